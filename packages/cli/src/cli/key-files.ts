@@ -1,0 +1,39 @@
+import { readFile, stat } from 'node:fs/promises';
+import { fileError, fileKeySigner, type PublicKeyInfo, parsePrivateKey, parsePublicKey, type Signer, SlipwayError } from '@slipway/core';
+import type { CliEnvironment } from './environment.js';
+
+export async function readInputFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw fileError(err, path, 'read');
+  }
+}
+
+export async function loadPublicKey(path: string): Promise<PublicKeyInfo> {
+  return parsePublicKey(await readInputFile(path), path);
+}
+
+/**
+ * Loads a private key file as a signer. Like ssh, refuses a key that group or others can read:
+ * a release key is the most valuable secret of the fleet.
+ */
+export async function loadSigner(path: string, env: CliEnvironment): Promise<Signer> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+  } catch (err) {
+    throw fileError(err, path, 'read');
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new SlipwayError(
+      'SLW_KEY_PERMISSIONS',
+      `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
+    );
+  }
+  const pem = await readInputFile(path);
+  if (pem.includes('-----BEGIN PUBLIC KEY-----')) {
+    throw new SlipwayError('SLW_KEY_INVALID', `${path} is a public key; signing needs the private key (.key)`);
+  }
+  return fileKeySigner(parsePrivateKey(pem, path, env.keyPassphrase));
+}

@@ -1,0 +1,31 @@
+import type { Command } from '../cli/command.js';
+import { artifactAttach } from './artifact-attach.js';
+import { artifactCreate } from './artifact-create.js';
+import { artifactInspect } from './artifact-inspect.js';
+import { artifactSign } from './artifact-sign.js';
+import { artifactSignRequest } from './artifact-sign-request.js';
+import { artifactVerify } from './artifact-verify.js';
+import { keyGenerate } from './key-generate.js';
+import { sign } from './sign.js';
+import { trustInit } from './trust-init.js';
+import { trustInspect } from './trust-inspect.js';
+import { trustAttach, trustSignRequest } from './trust-offline.js';
+import { trustSign } from './trust-sign.js';
+import { trustVerify } from './trust-verify.js';
+
+export const COMMANDS: readonly Command[] = [
+  keyGenerate,
+  trustInit,
+  trustSign,
+  trustVerify,
+  trustInspect,
+  trustSignRequest,
+  trustAttach,
+  artifactCreate,
+  artifactSign,
+  artifactSignRequest,
+  artifactAttach,
+  artifactVerify,
+  artifactInspect,
+  sign,
+];

@@ -1,0 +1,76 @@
+/**
+ * The one catalogue of Slipway's coded errors. Every code thrown anywhere must be listed here
+ * (a test checks it, and that docs/errors.md documents each one).
+ * `status` is the HTTP status a server maps the error to; `retryable` tells a client whether the
+ * same request may succeed later (transient) or never will (fatal).
+ */
+export interface ErrorCodeInfo {
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+function code(status: number, retryable: boolean, summary: string): ErrorCodeInfo {
+  return { status, retryable, summary };
+}
+
+export const ERROR_CODES = {
+  SLW_INTERNAL_ERROR: code(500, false, 'An unexpected internal error; the message never echoes internals.'),
+
+  SLW_USAGE_UNKNOWN_COMMAND: code(400, false, 'The command or subcommand does not exist.'),
+  SLW_USAGE_INVALID_OPTION: code(400, false, 'An option is unknown, malformed or has an invalid value.'),
+  SLW_USAGE_MISSING_OPTION: code(400, false, 'A required option or argument is missing.'),
+
+  SLW_IO_NOT_FOUND: code(404, false, 'A file named on the command line does not exist.'),
+  SLW_IO_EXISTS: code(409, false, 'The output file already exists and would be overwritten.'),
+  SLW_IO_FAILED: code(500, true, 'Reading or writing a file failed (disk full, permissions, I/O error).'),
+  SLW_IO_NOT_A_FILE: code(400, false, 'A path that must name a regular file names something else.'),
+
+  SLW_KEY_TYPE_UNSUPPORTED: code(400, false, 'The key type is not one of ed25519, ecdsa-p256, rsa-3072/4096.'),
+  SLW_KEY_TOO_WEAK: code(400, false, 'The key is refused by policy (RSA < 3072 bits, unknown curve, odd exponent).'),
+  SLW_KEY_INVALID: code(400, false, 'The key file is not a parseable PEM key of the expected kind.'),
+  SLW_KEY_PERMISSIONS: code(400, false, 'A private key file is readable by group or others; chmod 600 it.'),
+  SLW_KEY_ID_MISMATCH: code(400, false, "A key's listed ID is not the SHA-256 of its SubjectPublicKeyInfo."),
+
+  SLW_TRUST_ROOT_MALFORMED: code(400, false, 'root.json is not a well-formed Slipway trust root.'),
+  SLW_TRUST_ROOT_TOO_LARGE: code(400, false, 'root.json exceeds the size limit.'),
+  SLW_TRUST_ROOT_EXPIRED: code(400, false, 'The trust root has expired (freeze attack defence).'),
+  SLW_TRUST_ROOT_THRESHOLD: code(400, false, 'Too few valid signatures by the root keys of this root.'),
+  SLW_TRUST_ROOT_OLD_THRESHOLD: code(400, false, 'A new root lacks a threshold of signatures by the previous root keys.'),
+  SLW_TRUST_ROOT_VERSION: code(400, false, 'A new root is not exactly version N+1 of the trusted root.'),
+  SLW_TRUST_THRESHOLD_INVALID: code(400, false, 'A threshold is below 1 or above the number of keys of its role.'),
+  SLW_TRUST_KEY_ROLE_OVERLAP: code(400, false, 'A key is both a root key and a release key; keep them apart.'),
+  SLW_TRUST_EXPIRY_INVALID: code(400, false, 'The expiry is malformed or already in the past.'),
+
+  SLW_ARTIFACT_MALFORMED: code(422, false, 'The artifact container is not a well-formed Slipway tar stream.'),
+  SLW_ARTIFACT_TRUNCATED: code(422, true, 'The artifact ends before its signed content does.'),
+  SLW_ARTIFACT_TRAILING_DATA: code(422, false, 'Bytes follow the end of the artifact.'),
+  SLW_ARTIFACT_UNEXPECTED_ENTRY: code(422, false, 'An entry that the format does not allow at this place.'),
+  SLW_ARTIFACT_DUPLICATE_ENTRY: code(422, false, 'An entry name appears twice.'),
+  SLW_ARTIFACT_ENTRY_ORDER: code(422, false, 'Entries are out of order (manifest, signatures, payloads in manifest order).'),
+  SLW_ARTIFACT_UNSAFE_NAME: code(422, false, 'An entry or payload name could escape its directory or is not allowed.'),
+  SLW_ARTIFACT_NAME_TOO_LONG: code(422, false, 'An entry name exceeds the length limit.'),
+  SLW_ARTIFACT_TOO_MANY_ENTRIES: code(422, false, 'More payloads than the limit allows.'),
+  SLW_ARTIFACT_MANIFEST_TOO_LARGE: code(422, false, 'The manifest exceeds the size limit.'),
+  SLW_ARTIFACT_MANIFEST_INVALID: code(422, false, 'The manifest is not valid JSON of the manifest schema.'),
+  SLW_ARTIFACT_SIGNATURES_MALFORMED: code(422, false, 'The signature block is not valid.'),
+  SLW_ARTIFACT_TOO_MANY_SIGNATURES: code(422, false, 'More signatures than the limit allows.'),
+  SLW_ARTIFACT_SIGNATURE_INVALID: code(422, false, 'Too few valid signatures by release keys of the trust root.'),
+  SLW_ARTIFACT_SIGNATURE_SPACE: code(422, false, 'The signature block has no room for another signature.'),
+  SLW_ARTIFACT_SIZE_MISMATCH: code(422, false, 'A payload entry is not exactly the signed stored size (endless data defence).'),
+  SLW_ARTIFACT_PAYLOAD_TOO_LONG: code(422, false, 'A payload decompresses past its signed size (endless data defence).'),
+  SLW_ARTIFACT_HASH_MISMATCH: code(422, false, 'A payload does not match its signed SHA-256.'),
+  SLW_ARTIFACT_PAYLOAD_CORRUPT: code(422, false, 'A compressed payload cannot be decompressed.'),
+  SLW_ARTIFACT_COMPRESSION_UNSUPPORTED: code(422, false, 'The compression is not none, gzip or zstd.'),
+  SLW_ARTIFACT_EXPIRED: code(422, false, 'The artifact is past its signed expiry.'),
+  SLW_ARTIFACT_DEVICE_TYPE: code(422, false, "The device's type is not among the artifact's compatible device types."),
+  SLW_ARTIFACT_ROLLBACK: code(422, false, 'The security version is lower than the installed one (rollback attack defence).'),
+  SLW_ARTIFACT_PAYLOAD_CHANGED: code(409, false, 'A payload file changed while the artifact was being created.'),
+
+  SLW_SIGN_REQUEST_INVALID: code(400, false, 'A sign request or signature file is malformed.'),
+  SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
+  SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),
+  SLW_SIGN_WRONG_TARGET: code(400, false, 'A detached signature was made for other bytes than this file.'),
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI into one file, packages/cli/dist/slipway.mjs. One file starts about
+// three times faster than resolving a few hundred ES modules (it matters for `artifact verify`,
+// measured against `openssl dgst`), and it is what a user copies to an air-gapped signing machine.
+// zstd-napi stays external: it is a native addon loaded only for zstd payloads.
+import { chmodSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const outfile = 'packages/cli/dist/slipway.mjs';
+await build({
+  entryPoints: ['packages/cli/dist/src/main.js'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['zstd-napi'],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
