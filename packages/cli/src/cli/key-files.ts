@@ -25,15 +25,16 @@ export async function loadSigner(path: string, env: CliEnvironment): Promise<Sig
   } catch (err) {
     throw fileError(err, path, 'read');
   }
+  const pem = await readInputFile(path);
+  // A public key is the wrong file, not a leaky one: say so before any chmod advice.
+  if (pem.includes('-----BEGIN PUBLIC KEY-----')) {
+    throw new SlipwayError('SLW_KEY_INVALID', `${path} is a public key; signing needs the private key (.key)`);
+  }
   if ((mode & 0o077) !== 0) {
     throw new SlipwayError(
       'SLW_KEY_PERMISSIONS',
       `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
     );
-  }
-  const pem = await readInputFile(path);
-  if (pem.includes('-----BEGIN PUBLIC KEY-----')) {
-    throw new SlipwayError('SLW_KEY_INVALID', `${path} is a public key; signing needs the private key (.key)`);
   }
   return fileKeySigner(parsePrivateKey(pem, path, env.keyPassphrase));
 }

@@ -1,5 +1,12 @@
 import { createPrivateKey } from 'node:crypto';
-import { GENERATABLE_KEY_TYPES, type GeneratableKeyType, generateKeyPair, SlipwayError, writeFileAtomic } from '@slipway/core';
+import {
+  assertAbsent,
+  GENERATABLE_KEY_TYPES,
+  type GeneratableKeyType,
+  generateKeyPair,
+  SlipwayError,
+  writeFileAtomic,
+} from '@slipway/core';
 import type { Command } from '../cli/command.js';
 import { flag, requiredString } from '../cli/values.js';
 
@@ -32,6 +39,8 @@ export const keyGenerate: Command = {
       ? createPrivateKey(pair.privatePem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString()
       : pair.privatePem;
     const exclusive = !flag(ctx, 'force');
+    // Check both before writing either, so a refusal never leaves a new .key beside an old .pub.
+    if (exclusive) for (const path of [`${prefix}.key`, `${prefix}.pub`]) await assertAbsent(path);
     await writeFileAtomic(`${prefix}.key`, privatePem, { mode: 0o600, exclusive });
     await writeFileAtomic(`${prefix}.pub`, pair.publicKey.pem, { mode: 0o644, exclusive });
     ctx.out.line(`wrote ${prefix}.key (private, 0600${passphrase ? ', encrypted' : ''}) and ${prefix}.pub`);

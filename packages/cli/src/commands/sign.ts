@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { openSignRequest, SlipwayError, signRequest, writeFileAtomic } from '@slipway/core';
+import { assertAbsent, openSignRequest, SlipwayError, signRequest, writeFileAtomic } from '@slipway/core';
 import type { Command } from '../cli/command.js';
 import { loadSigner, readInputFile } from '../cli/key-files.js';
 import { flag, positional, requiredString, shortId } from '../cli/values.js';
@@ -19,6 +19,10 @@ export const sign: Command = {
   async run(ctx) {
     const opened = openSignRequest(await readInputFile(positional(ctx, 0, 'req.json')));
     const signer = await loadSigner(requiredString(ctx, 'key'), ctx.env);
+    const out = requiredString(ctx, 'out');
+    const exclusive = !flag(ctx, 'force');
+    // Refuse before showing the summary, so a refusal is one line on stderr like every other failure.
+    if (exclusive) await assertAbsent(out);
     ctx.out.note(`You are signing, with key ${shortId(signer.keyId)}:`);
     for (const line of summaryLines(opened.summary)) ctx.out.note(`  ${line}`);
     ctx.out.note(`  sha256 of the signed bytes: ${opened.request.payloadSha256}`);
@@ -29,8 +33,7 @@ export const sign: Command = {
       if (!/^y(es)?$/i.test(answer.trim())) throw new SlipwayError('SLW_USAGE_INVALID_OPTION', 'not signed: the signer declined');
     }
     const detached = await signRequest(opened, signer);
-    const out = requiredString(ctx, 'out');
-    await writeFileAtomic(out, `${JSON.stringify(detached, null, 2)}\n`, { exclusive: !flag(ctx, 'force') });
+    await writeFileAtomic(out, `${JSON.stringify(detached, null, 2)}\n`, { exclusive });
     ctx.out.line(`wrote ${out}`);
     ctx.out.data({ path: out, keyId: detached.keyid, payloadSha256: detached.payloadSha256, summary: opened.summary });
     return 0;

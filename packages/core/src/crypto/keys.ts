@@ -53,9 +53,15 @@ export function generateKeyPair(type: GeneratableKeyType): GeneratedKeyPair {
 
 /** Parses an SPKI PEM public key and applies the key policy. */
 export function parsePublicKey(pem: string | Uint8Array, source = 'public key'): PublicKeyInfo {
+  const text = typeof pem === 'string' ? pem : Buffer.from(pem).toString('utf8');
+  // createPublicKey silently derives the public half of a private key; private key material in
+  // a public slot (root.json, a signature file) would be published, so it is refused instead.
+  if (/PRIVATE KEY-----/.test(text)) {
+    throw new SlipwayError('SLW_KEY_INVALID', `${source} is a private key; give the public key (.pub)`);
+  }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: typeof pem === 'string' ? pem : Buffer.from(pem), format: 'pem' });
+    key = createPublicKey({ key: text, format: 'pem' });
   } catch (err) {
     throw new SlipwayError('SLW_KEY_INVALID', `${source} is not a PEM public key`, { cause: err });
   }

@@ -32,7 +32,9 @@ export const RootBodySchema = Type.Object(
     specVersion: Type.Literal(ROOT_SPEC_VERSION),
     version: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     expires: Timestamp,
-    keys: Type.Record(Type.String({ pattern: '^[0-9a-f]{64}$' }), KeySchema, { maxProperties: MAX_ROOT_KEYS }),
+    // additionalProperties: a TypeBox Record only constrains names matching its key pattern; without
+    // it, any other name (with any value, even null) would slip past the schema.
+    keys: Type.Record(Type.String({ pattern: '^[0-9a-f]{64}$' }), KeySchema, { maxProperties: MAX_ROOT_KEYS, additionalProperties: false }),
     roles: Type.Object({ root: RoleSchema, release: RoleSchema }, { additionalProperties: false }),
   },
   { additionalProperties: false },

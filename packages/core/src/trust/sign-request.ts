@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { type Static, Type } from '@sinclair/typebox';
-import { parseManifest } from '../artifact/manifest.js';
+import { type Manifest, parseManifest } from '../artifact/manifest.js';
 import { parsePublicKey } from '../crypto/keys.js';
 import { PAYLOAD_TYPE_MANIFEST, PAYLOAD_TYPE_ROOT } from '../crypto/pae.js';
 import { type Signature, type Signer, signPayload, verifyPayloadSignature } from '../crypto/signature.js';
@@ -48,10 +48,20 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Like the root branch below: bytes that are not what the request declares make the request invalid. */
+function manifestOf(bytes: Uint8Array): Manifest {
+  try {
+    return parseManifest(bytes);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : 'not a manifest';
+    throw new SlipwayError('SLW_SIGN_REQUEST_INVALID', `sign request payload: ${why}`, { cause: err });
+  }
+}
+
 /** What a human must see before signing, derived only from the bytes being signed. */
 export function summarizePayload(payloadType: string, bytes: Uint8Array): Record<string, unknown> {
   if (payloadType === PAYLOAD_TYPE_MANIFEST) {
-    const m = parseManifest(bytes);
+    const m = manifestOf(bytes);
     return {
       kind: 'artifact',
       name: m.name,

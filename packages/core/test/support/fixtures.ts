@@ -11,6 +11,7 @@ import {
   type Compression,
   type CreateArtifactOptions,
   createArtifact,
+  type ErrorCode,
   fileKeySigner,
   type GeneratableKeyType,
   generateKeyPair,
@@ -130,4 +131,12 @@ export async function readAll(bytes: Uint8Array, trust: TrustedRoot | null, chun
     out.push(Buffer.concat(parts));
   }
   return out;
+}
+
+/**
+ * Matcher for assert.throws / assert.rejects: a SlipwayError with this code. On a mismatch the
+ * assertion prints the actual name and code, not just "validation failed".
+ */
+export function slipwayError(code: ErrorCode): { readonly name: 'SlipwayError'; readonly code: ErrorCode } {
+  return { name: 'SlipwayError', code };
 }
