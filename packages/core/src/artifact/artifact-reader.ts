@@ -176,15 +176,16 @@ export class ArtifactReader {
         yield stream;
         await stream.finish();
       }
-      await this.readEnd();
+      await this.readEnd(seen);
     } finally {
       await this.bytes.close();
     }
   }
 
-  private async readEnd(): Promise<void> {
+  private async readEnd(seen: ReadonlySet<string>): Promise<void> {
     const first = await readEntryHeader(this.bytes, 'the end-of-archive marker');
     if (first !== null) {
+      if (seen.has(first.name)) throw new SlipwayError('SLW_ARTIFACT_DUPLICATE_ENTRY', `entry ${first.name} appears twice`);
       throw new SlipwayError('SLW_ARTIFACT_UNEXPECTED_ENTRY', `entry ${first.name} follows the last payload of the manifest`);
     }
     const second = await this.bytes.readExact(BLOCK, 'the end-of-archive marker');
