@@ -3,6 +3,7 @@ import { COMPRESSIONS, type Compression, createArtifact, SlipwayError } from '@s
 import type { Command } from '../cli/command.js';
 import { parseCount, parseExpiry } from '../cli/durations.js';
 import { loadSigner, readInputFile } from '../cli/key-files.js';
+import { periodicCollector } from '../cli/memory.js';
 import { progressBar } from '../cli/progress.js';
 import { flag, requiredString, shortId, stringList, stringOption } from '../cli/values.js';
 
@@ -68,6 +69,8 @@ export const artifactCreate: Command = {
     const space = stringOption(ctx, 'signature-space');
     const out = requiredString(ctx, 'out');
     const bar = progressBar(ctx.out, 'creating');
+    const collectGarbage = periodicCollector();
+    let reported = 0;
     const created = await createArtifact(out, {
       name: requiredString(ctx, 'name'),
       version: requiredString(ctx, 'version'),
@@ -83,7 +86,11 @@ export const artifactCreate: Command = {
       signers,
       signatureSpace: space === undefined ? undefined : parseCount(space, '--signature-space', 2048, 131072),
       overwrite: flag(ctx, 'force'),
-      onProgress: (done, total) => bar.update(done, total),
+      onProgress: (done, total) => {
+        collectGarbage(done - reported);
+        reported = done;
+        bar.update(done, total);
+      },
     });
     bar.finish();
     const m = created.manifest;

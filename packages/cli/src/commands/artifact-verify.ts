@@ -1,6 +1,7 @@
 import { assertInstallable, openArtifactFile } from '@slipway/core';
 import type { Command } from '../cli/command.js';
 import { parseCount } from '../cli/durations.js';
+import { periodicCollector } from '../cli/memory.js';
 import { progressBar } from '../cli/progress.js';
 import { loadTrustedRoot } from '../cli/root-files.js';
 import { positional, requiredString, shortId, stringOption } from '../cli/values.js';
@@ -33,8 +34,10 @@ export const artifactVerify: Command = {
     const m = reader.manifest;
     const total = m.payloads.reduce((sum, p) => sum + p.size, 0);
     const bar = progressBar(ctx.out, 'verifying');
+    const collectGarbage = periodicCollector();
     let done = 0;
     await reader.verifyPayloads((bytes) => {
+      collectGarbage(bytes);
       done += bytes;
       bar.update(done, total);
     });

@@ -11,6 +11,7 @@ import { validateSchema } from '../schema/validate.js';
 import { withSignature } from '../trust/envelope.js';
 import { DEFAULT_ARTIFACT_LIMITS, MANIFEST_ENTRY, SIGNATURES_ENTRY } from './artifact-reader.js';
 import { encode, MAX_ZSTD_LEVEL } from './compression.js';
+import { GZIP_BLOCK_BYTES, GZIP_HELD_INPUT_CHUNKS } from './gzip-encoder.js';
 import {
   type Compression,
   MANIFEST_FORMAT_VERSION,
@@ -230,10 +231,10 @@ async function writePayload(
   progress: (bytes: number) => void,
 ): Promise<WrittenPayload> {
   const compressed = options.compression !== 'none';
-  // gzip compresses several blocks at once and holds their chunks, so it gets owned 1 MiB buffers.
+  // gzip compresses several blocks at once and holds their chunks meanwhile: a longer ring of block-sized reads.
   const source =
     options.compression === 'gzip'
-      ? await FileChunkSource.open(input.path, { reuseBuffers: false, chunkBytes: 1024 * 1024 })
+      ? await FileChunkSource.open(input.path, { chunkBytes: GZIP_BLOCK_BYTES, ringSize: GZIP_HELD_INPUT_CHUNKS + 2 })
       : await FileChunkSource.open(input.path);
   const content = createHash('sha256');
   let contentBytes = 0;

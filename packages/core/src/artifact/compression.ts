@@ -1,8 +1,7 @@
-import { availableParallelism } from 'node:os';
 import type { Transform } from 'node:stream';
-import { promisify } from 'node:util';
-import { constants, createGunzip, deflateRaw, gzip } from 'node:zlib';
+import { constants, createGunzip } from 'node:zlib';
 import { isSlipwayError, SlipwayError } from '../errors/slipway-error.js';
+import { gzipBlocks } from './gzip-encoder.js';
 import type { Compression } from './manifest.js';
 
 /**
@@ -15,13 +14,6 @@ import type { Compression } from './manifest.js';
 const ZSTD_WINDOW_LOG_MAX = 23;
 export const MAX_ZSTD_LEVEL = 19;
 const CODEC_OUTPUT_BYTES = 1024 * 1024;
-/** gzip is compressed as independent 1 MiB members, several at once on libuv's thread pool. */
-const GZIP_BLOCK_BYTES = 1024 * 1024;
-const GZIP_SAMPLE_BYTES = 32 * 1024;
-/** A block whose sample does not shrink below this ratio is stored (level 0): compressing it costs time and saves nothing. */
-const INCOMPRESSIBLE_RATIO = 0.97;
-const gzipAsync = promisify(gzip);
-const deflateRawAsync = promisify(deflateRaw);
 
 type ZstdBinding = typeof import('zstd-napi/binding.js');
 let zstd: Promise<ZstdBinding> | undefined;
@@ -42,8 +34,8 @@ export interface EncodeOptions {
 }
 
 /**
- * Compresses a stream of content chunks. For gzip the chunks must be owned (not reused by the
- * source) because several blocks are compressed concurrently.
+ * Compresses a stream of content chunks. For gzip a chunk must stay intact while the encoder asks
+ * for GZIP_HELD_INPUT_CHUNKS more, because several blocks are compressed at once.
  */
 export async function* encode(
   compression: Exclude<Compression, 'none'>,
@@ -51,7 +43,7 @@ export async function* encode(
   options: EncodeOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (compression === 'gzip') {
-    yield* gzipBlocks(content, options);
+    yield* gzipBlocks(content, options.level ?? constants.Z_DEFAULT_COMPRESSION);
     return;
   }
   const binding = await loadZstd();
@@ -71,33 +63,6 @@ export async function* encode(
     const [remaining, produced] = cctx.compressStream2(out, Buffer.alloc(0), binding.EndDirective.end);
     if (produced > 0) yield out.subarray(0, produced);
     if (remaining === 0) break;
-  }
-}
-
-async function* gzipBlocks(content: AsyncIterable<Uint8Array>, options: EncodeOptions): AsyncGenerator<Uint8Array, void, undefined> {
-  const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
-  const concurrency = Math.max(2, Math.min(4, availableParallelism()));
-  const pending: Promise<Buffer>[] = [];
-  // Both steps run on the thread pool, leaving the main thread to hash and write.
-  const compressBlock = async (block: Uint8Array): Promise<Buffer> => {
-    const sample = block.subarray(0, GZIP_SAMPLE_BYTES);
-    // One output chunk per call: zlib's 16 KiB default would bounce ~64 times per block between the pool and the main thread.
-    const sampled = await deflateRawAsync(sample, { level: 1, chunkSize: GZIP_SAMPLE_BYTES + 1024 });
-    const incompressible = sampled.length > sample.length * INCOMPRESSIBLE_RATIO;
-    return gzipAsync(block, { level: incompressible ? 0 : level, chunkSize: block.length + 64 * 1024 });
-  };
-  try {
-    for await (const chunk of content) {
-      for (let offset = 0; offset < chunk.length; offset += GZIP_BLOCK_BYTES) {
-        pending.push(compressBlock(chunk.subarray(offset, offset + GZIP_BLOCK_BYTES)));
-        while (pending.length >= concurrency) yield await (pending.shift() as Promise<Buffer>);
-      }
-    }
-    if (pending.length === 0) pending.push(gzipAsync(Buffer.alloc(0), { level }));
-    while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
-  } finally {
-    // Settle abandoned work so no rejection goes unhandled.
-    for (const p of pending) p.catch(() => undefined);
   }
 }
 

@@ -14,41 +14,51 @@ export interface ChunkSource {
 /** 4 MiB reads keep syscall and hashing overhead per byte negligible. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** Reads a file with one read always in flight ahead of the consumer (double buffering). */
+export interface FileChunkSourceOptions {
+  readonly chunkBytes?: number;
+  readonly start?: number;
+  /**
+   * How many buffers rotate. A chunk returned by `next()` stays valid for `ringSize - 2` further
+   * calls (one buffer is always being filled ahead). The default 2 is plain double buffering; a
+   * consumer that holds chunks while they are compressed in parallel asks for more.
+   */
+  readonly ringSize?: number;
+}
+
+/**
+ * Reads a file with one read always in flight ahead of the consumer, into a fixed ring of
+ * buffers allocated once: no allocation (and no page faults on fresh memory) per read.
+ */
 export class FileChunkSource implements ChunkSource {
-  private readonly buffers: [Buffer, Buffer];
-  private current: 0 | 1 = 0;
+  private readonly buffers: Buffer[];
+  private current = 0;
   private position: number;
   private pending: Promise<number> | null = null;
-  private readonly chunkBytes: number;
 
   private constructor(
     private readonly handle: FileHandle,
     chunkBytes: number,
     start: number,
-    private readonly reuseBuffers: boolean,
+    ringSize: number,
   ) {
-    // Owned mode allocates per read instead; these stay empty placeholders carrying the size.
-    this.buffers = reuseBuffers
-      ? [Buffer.allocUnsafeSlow(chunkBytes), Buffer.allocUnsafeSlow(chunkBytes)]
-      : [Buffer.alloc(0), Buffer.alloc(0)];
-    this.chunkBytes = chunkBytes;
+    this.buffers = Array.from({ length: ringSize }, () => Buffer.allocUnsafeSlow(chunkBytes));
     this.position = start;
   }
 
-  static async open(path: string, options: { chunkBytes?: number; start?: number; reuseBuffers?: boolean } = {}): Promise<FileChunkSource> {
+  static async open(path: string, options: FileChunkSourceOptions = {}): Promise<FileChunkSource> {
+    const ringSize = options.ringSize ?? 2;
+    if (!Number.isInteger(ringSize) || ringSize < 2) throw new RangeError('ringSize must be an integer >= 2');
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
     } catch (err) {
       throw fileError(err, path, 'read');
     }
-    return new FileChunkSource(handle, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, options.start ?? 0, options.reuseBuffers ?? true);
+    return new FileChunkSource(handle, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, options.start ?? 0, ringSize);
   }
 
-  private async readInto(index: 0 | 1): Promise<number> {
-    if (!this.reuseBuffers) this.buffers[index] = Buffer.allocUnsafe(this.chunkBytes);
-    const buffer = this.buffers[index];
+  private async readInto(index: number): Promise<number> {
+    const buffer = this.buffers[index] as Buffer;
     const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.position);
     this.position += bytesRead;
     return bytesRead;
@@ -58,9 +68,9 @@ export class FileChunkSource implements ChunkSource {
     this.pending ??= this.readInto(this.current);
     const bytesRead = await this.pending;
     if (bytesRead === 0) return null;
-    const chunk = this.buffers[this.current].subarray(0, bytesRead);
-    // The consumer has released the other buffer by calling next(): refill it while they work.
-    this.current = this.current === 0 ? 1 : 0;
+    const chunk = (this.buffers[this.current] as Buffer).subarray(0, bytesRead);
+    // Refill the next buffer of the ring while the consumer works on this one.
+    this.current = (this.current + 1) % this.buffers.length;
     this.pending = this.readInto(this.current);
     return chunk;
   }
