@@ -148,6 +148,24 @@ describe('slipway trust', () => {
       assertFails(await slipway(['trust', 'verify', v3, '--previous', v1]), 'SLW_TRUST_ROOT_VERSION');
     });
 
+    test('refuses a rotation from a previous root that its own keys never signed (SLW_TRUST_ROOT_THRESHOLD)', async () => {
+      const unsignedV1 = await makeRoot(s, 'rot-v1-unsigned.json', { rootKeys: [rootA], releaseKeys: [release1], signedBy: [] });
+      const next = await v2('rot-v2-from-unsigned.json', [rootA, rootB]);
+      assertFails(await slipway(['trust', 'verify', next, '--previous', unsignedV1]), 'SLW_TRUST_ROOT_THRESHOLD');
+    });
+
+    test('accepts a rotation away from a previous root that has since expired', async () => {
+      const created = new Date(Date.now() - 30 * DAY_MS);
+      const oldV1 = await makeRoot(s, 'rot-v1-expired.json', {
+        rootKeys: [rootA],
+        releaseKeys: [release1],
+        extraArgs: ['--expires', '7d'],
+        now: created,
+      });
+      const next = await v2('rot-v2-from-expired.json', [rootA, rootB]);
+      assertOk(await slipway(['trust', 'verify', next, '--previous', oldV1]));
+    });
+
     test('refuses a replay of the same version as a rotation (SLW_TRUST_ROOT_VERSION)', async () => {
       assertFails(await slipway(['trust', 'verify', v1, '--previous', v1]), 'SLW_TRUST_ROOT_VERSION');
     });

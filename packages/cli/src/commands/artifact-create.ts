@@ -1,5 +1,14 @@
 import { stat } from 'node:fs/promises';
-import { COMPRESSIONS, type Compression, createArtifact, SlipwayError } from '@slipway/core';
+import {
+  ARTIFACT_NAME_PATTERN,
+  COMPRESSIONS,
+  type Compression,
+  createArtifact,
+  DEVICE_TYPE_PATTERN,
+  PAYLOAD_TYPE_PATTERN,
+  SlipwayError,
+  VERSION_PATTERN,
+} from '@slipway/core';
 import type { Command } from '../cli/command.js';
 import { parseCount, parseExpiry } from '../cli/durations.js';
 import { loadSigner, readInputFile } from '../cli/key-files.js';
@@ -30,6 +39,14 @@ async function assertPayloadFiles(paths: readonly string[]): Promise<void> {
     }
   }
 }
+
+/** Names the flag and the rule, where the manifest schema alone would name a JSON pointer. */
+function matching(value: string, pattern: string, flag: string, rule: string): string {
+  if (!new RegExp(pattern).test(value)) throw new SlipwayError('SLW_USAGE_INVALID_OPTION', `${flag} ${JSON.stringify(value)}: ${rule}`);
+  return value;
+}
+
+const NAME_RULE = 'start with a letter or digit, then letters, digits and . _ + -';
 
 export const artifactCreate: Command = {
   path: ['artifact', 'create'],
@@ -72,11 +89,14 @@ export const artifactCreate: Command = {
     const collectGarbage = periodicCollector();
     let reported = 0;
     const created = await createArtifact(out, {
-      name: requiredString(ctx, 'name'),
-      version: requiredString(ctx, 'version'),
+      name: matching(requiredString(ctx, 'name'), ARTIFACT_NAME_PATTERN, '--name', `${NAME_RULE} (at most 128)`),
+      version: matching(requiredString(ctx, 'version'), VERSION_PATTERN, '--version', `${NAME_RULE} ~ (at most 64)`),
       securityVersion: parseCount(stringOption(ctx, 'security-version') ?? '0', '--security-version', 0),
-      deviceTypes: stringList(ctx, 'device-type'),
-      payloadType: stringOption(ctx, 'type') ?? 'rootfs',
+      // A type given twice is the same promise twice: keep one.
+      deviceTypes: [...new Set(stringList(ctx, 'device-type'))].map((t) =>
+        matching(t, DEVICE_TYPE_PATTERN, '--device-type', 'start with a letter or digit, then letters, digits and . _ : - (at most 64)'),
+      ),
+      payloadType: matching(stringOption(ctx, 'type') ?? 'rootfs', PAYLOAD_TYPE_PATTERN, '--type', 'use rootfs, directory or module:NAME'),
       payloads: payloads.map((path) => ({ path })),
       compression: compression as Compression,
       compressionLevel: level === undefined ? undefined : parseCount(level, '--compression-level', 1, 19),

@@ -15,9 +15,9 @@ export const trustVerify: Command = {
     const path = positional(ctx, 0, 'root.json');
     const candidate = await loadRoot(path);
     const previousPath = stringOption(ctx, 'previous');
-    const trusted = previousPath
-      ? verifyRootRotation(await loadRoot(previousPath), candidate, { now: ctx.now })
-      : verifyRoot(candidate, { now: ctx.now });
+    // The previous root must be one its own keys signed; it may have expired since (that is why it is rotated).
+    const previous = previousPath ? verifyRoot(await loadRoot(previousPath), { now: ctx.now, allowExpired: true }) : undefined;
+    const trusted = previous ? verifyRootRotation(previous, candidate, { now: ctx.now }) : verifyRoot(candidate, { now: ctx.now });
     ctx.out.line(`OK: ${path} is a valid trust root${previousPath ? ` and a valid rotation from ${previousPath}` : ''}`);
     for (const line of rootLines(trusted)) ctx.out.line(`  ${line}`);
     ctx.out.data({ valid: true, path, ...describeRoot(trusted), signedBy: trusted.signedBy, rotation: previousPath !== undefined });

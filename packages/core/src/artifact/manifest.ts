@@ -45,7 +45,8 @@ export const ManifestSchema = Type.Object(
     payloads: Type.Array(PayloadInfoSchema, { minItems: 1, maxItems: MAX_PAYLOADS }),
     createdAt: Timestamp,
     expiresAt: Type.Optional(Timestamp),
-    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown())),
+    // A Record only checks names that match its pattern; additionalProperties makes the limit bite.
+    metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[^\\x00-\\x1f]{1,128}$' }), Type.Unknown(), { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
