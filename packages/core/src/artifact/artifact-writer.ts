@@ -6,6 +6,7 @@ import { type Signature, type Signer, signPayload } from '../crypto/signature.js
 import { fileError, SlipwayError } from '../errors/slipway-error.js';
 import { assertAbsent, commitTempFile, tempPathFor } from '../io/atomic-file.js';
 import { FileChunkSource } from '../io/chunk-source.js';
+import { BackgroundWriteback } from '../io/writeback.js';
 import { toTimestamp } from '../schema/formats.js';
 import { validateSchema } from '../schema/validate.js';
 import { withSignature } from '../trust/envelope.js';
@@ -87,6 +88,7 @@ export async function createArtifact(outPath: string, options: CreateArtifactOpt
   } catch (err) {
     throw fileError(err, outPath, 'write');
   }
+  const writeback = new BackgroundWriteback(handle);
   try {
     const mtime = Math.floor(options.now.getTime() / 1000);
     const totalBytes = inputs.reduce((sum, input) => sum + input.size, 0);
@@ -100,7 +102,7 @@ export async function createArtifact(outPath: string, options: CreateArtifactOpt
     for (const input of inputs) {
       const headerAt = position;
       position += BLOCK;
-      const written = await writePayload(handle, position, input, options, progress);
+      const written = await writePayload(handle, writeback, position, input, options, progress);
       position += written.size;
       position += await writeAt(handle, Buffer.alloc(paddingFor(written.size)), position);
       await writeAt(handle, encodeHeader(payloadEntryName(input.name), written.size, mtime), headerAt);
@@ -129,11 +131,12 @@ export async function createArtifact(outPath: string, options: CreateArtifactOpt
       Buffer.alloc(paddingFor(signatureSpace)),
     ]);
     await writeAt(handle, head, 0);
-    await handle.sync();
+    await writeback.finish();
     await handle.close();
     await commitTempFile(temp, outPath);
     return { manifest, manifestBytes, signatures, sizeBytes: position };
   } catch (err) {
+    await writeback.settle();
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
     throw err instanceof SlipwayError ? err : fileError(err, outPath, 'write');
@@ -225,6 +228,7 @@ type WrittenPayload = Pick<PayloadInfo, 'size' | 'uncompressedSize' | 'sha256' |
 
 async function writePayload(
   handle: FileHandle,
+  writeback: BackgroundWriteback,
   start: number,
   input: PayloadSource,
   options: CreateArtifactOptions,
@@ -240,7 +244,8 @@ async function writePayload(
   let contentBytes = 0;
   async function* readContent(): AsyncGenerator<Uint8Array> {
     for (let chunk = await source.next(); chunk !== null; chunk = await source.next()) {
-      content.update(chunk);
+      // Uncompressed content is hashed below, as it is written.
+      if (compressed) content.update(chunk);
       contentBytes += chunk.length;
       progress(chunk.length);
       yield chunk;
@@ -248,19 +253,22 @@ async function writePayload(
   }
   try {
     let position = start;
-    const stored = compressed ? createHash('sha256') : null;
+    const stored = compressed ? createHash('sha256') : content;
     const output = compressed
       ? encode(options.compression as 'gzip' | 'zstd', readContent(), { level: options.compressionLevel })
       : readContent();
     for await (const chunk of output) {
-      stored?.update(chunk);
-      position += await writeAt(handle, chunk, position);
+      // Hash while a pool thread copies the same bytes into the file: both only read the chunk.
+      const writing = writeAt(handle, chunk, position);
+      stored.update(chunk);
+      position += await writing;
+      writeback.wrote(chunk.length);
     }
     if (contentBytes !== input.size) {
       throw new SlipwayError('SLW_ARTIFACT_PAYLOAD_CHANGED', `${input.path} changed size while it was being read`);
     }
     const sha256 = content.digest('hex');
-    return { size: position - start, uncompressedSize: contentBytes, sha256, storedSha256: stored ? stored.digest('hex') : sha256 };
+    return { size: position - start, uncompressedSize: contentBytes, sha256, storedSha256: compressed ? stored.digest('hex') : sha256 };
   } finally {
     await source.close();
   }
