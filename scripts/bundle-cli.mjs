@@ -2,7 +2,7 @@
 // Bundles the compiled CLI into one file, packages/cli/dist/slipway.mjs. One file starts about
 // three times faster than resolving a few hundred ES modules (it matters for `artifact verify`,
 // measured against `openssl dgst`), and it is what a user copies to an air-gapped signing machine.
-// zstd-napi stays external: it is a native addon loaded only for zstd payloads.
+// zstd-napi and @slipway/libdeflate stay external: native addons, loaded only when a payload needs them.
 import { chmodSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -14,7 +14,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['zstd-napi'],
+  external: ['zstd-napi', '@slipway/libdeflate'],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',

@@ -2,6 +2,7 @@ export * from './artifact/artifact-file.js';
 export * from './artifact/artifact-reader.js';
 export * from './artifact/artifact-writer.js';
 export * from './artifact/compression.js';
+export * from './artifact/gzip-encoder.js';
 export * from './artifact/manifest.js';
 export * from './artifact/signature-block.js';
 export * from './artifact/tar-header.js';

@@ -5,13 +5,11 @@ export interface CliEnvironment {
   /** Passphrase for encrypted private keys (never taken from a flag: flags leak into shell history). */
   readonly keyPassphrase: string | undefined;
   readonly debug: boolean;
-  readonly noColor: boolean;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
   return {
     keyPassphrase: env.SLIPWAY_KEY_PASSPHRASE,
     debug: env.SLIPWAY_DEBUG === '1',
-    noColor: env.NO_COLOR !== undefined,
   };
 }

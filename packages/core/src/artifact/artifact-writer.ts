@@ -12,7 +12,7 @@ import { validateSchema } from '../schema/validate.js';
 import { withSignature } from '../trust/envelope.js';
 import { DEFAULT_ARTIFACT_LIMITS, MANIFEST_ENTRY, SIGNATURES_ENTRY } from './artifact-reader.js';
 import { encode, MAX_ZSTD_LEVEL } from './compression.js';
-import { GZIP_BLOCK_BYTES, GZIP_HELD_INPUT_CHUNKS } from './gzip-encoder.js';
+import { GZIP_BLOCK_BYTES, GZIP_HELD_INPUT_CHUNKS, type GzipEngineName } from './gzip-encoder.js';
 import {
   type Compression,
   MANIFEST_FORMAT_VERSION,
@@ -40,6 +40,8 @@ export interface CreateArtifactOptions {
   readonly payloads: readonly ArtifactPayloadInput[];
   readonly compression: Compression;
   readonly compressionLevel?: number | undefined;
+  /** gzip only: force the zlib or libdeflate engine; by default libdeflate is used when built. */
+  readonly gzipEngine?: GzipEngineName | 'auto' | undefined;
   readonly expiresAt?: Date | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
   readonly now: Date;
@@ -255,7 +257,7 @@ async function writePayload(
     let position = start;
     const stored = compressed ? createHash('sha256') : content;
     const output = compressed
-      ? encode(options.compression as 'gzip' | 'zstd', readContent(), { level: options.compressionLevel })
+      ? encode(options.compression as 'gzip' | 'zstd', readContent(), { level: options.compressionLevel, gzipEngine: options.gzipEngine })
       : readContent();
     for await (const chunk of output) {
       // Hash while a pool thread copies the same bytes into the file: both only read the chunk.

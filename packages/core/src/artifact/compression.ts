@@ -1,7 +1,7 @@
 import type { Transform } from 'node:stream';
 import { constants, createGunzip } from 'node:zlib';
 import { isSlipwayError, SlipwayError } from '../errors/slipway-error.js';
-import { gzipBlocks } from './gzip-encoder.js';
+import { type GzipEngineName, gzipBlocks, gzipEngine } from './gzip-encoder.js';
 import type { Compression } from './manifest.js';
 
 /**
@@ -31,6 +31,8 @@ function loadZstd(): Promise<ZstdBinding> {
 
 export interface EncodeOptions {
   readonly level?: number | undefined;
+  /** gzip only: force an engine (tests, benchmarks); the default takes libdeflate when built. */
+  readonly gzipEngine?: GzipEngineName | 'auto' | undefined;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function* encode(
   options: EncodeOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (compression === 'gzip') {
-    yield* gzipBlocks(content, options.level ?? constants.Z_DEFAULT_COMPRESSION);
+    yield* gzipBlocks(content, options.level ?? constants.Z_DEFAULT_COMPRESSION, await gzipEngine(options.gzipEngine));
     return;
   }
   const binding = await loadZstd();

@@ -7,9 +7,10 @@ import * as zlib from 'node:zlib';
  * several blocks compress at once on libuv's thread pool while the main thread hashes and
  * writes. Any gunzip reads the concatenation as one stream.
  *
- * Blocks that do not compress are written as *stored* members by this module itself (a header,
- * raw deflate blocks, a CRC-32): a copy and a checksum instead of running deflate over data that
- * cannot shrink. Random or already-compressed payloads then cost almost nothing to "compress".
+ * Blocks that do not compress are written as *stored* members (a header, raw deflate blocks, a
+ * CRC-32): a copy and a checksum instead of running deflate over data that cannot shrink, so
+ * random or already-compressed payloads cost almost nothing to "compress". Blocks that do
+ * compress go to libdeflate when its optional binding is built, else to Node's zlib.
  */
 export const GZIP_BLOCK_BYTES = 1024 * 1024;
 /** Blocks compressed at once; the input ring and the output ring are sized from it. */
@@ -29,7 +30,7 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
 
 const gzipAsync = promisify(zlib.gzip);
 const deflateRawAsync = promisify(zlib.deflateRaw);
-/** zlib.crc32 arrived in Node 20.15; older 20.x falls back to zlib's own stored mode. */
+/** zlib.crc32 arrived in Node 20.15; without it, blocks are never stored by hand and zlib deflates them at level 0. */
 const crc32: ((data: Uint8Array, value?: number) => number) | undefined = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
 
 export function storedMemberBytes(length: number): number {
@@ -71,27 +72,87 @@ async function incompressible(block: Uint8Array): Promise<boolean> {
   return deflated.length > sample.length * INCOMPRESSIBLE_RATIO;
 }
 
+/** Which deflate implementation compresses the blocks that are worth compressing. */
+export type GzipEngineName = 'libdeflate' | 'zlib';
+
+interface GzipEngine {
+  readonly name: GzipEngineName;
+  /** Bytes of an output slot that always holds one block's member. */
+  readonly slotBytes: number;
+  /** Compresses one block into one gzip member; `store` asks for stored blocks only. */
+  member(block: Uint8Array, level: number, store: boolean, slot: () => Buffer): Promise<Uint8Array>;
+}
+
+const zlibEngine: GzipEngine = {
+  name: 'zlib',
+  slotBytes: storedMemberBytes(GZIP_BLOCK_BYTES),
+  async member(block, level, store, slot) {
+    if (store && crc32) return writeStoredMember(block, slot(), crc32);
+    // One output chunk per call: zlib's 16 KiB default would bounce between the pool and the main thread.
+    return gzipAsync(block, { level: store ? 0 : level, chunkSize: block.length + 64 * 1024 });
+  },
+};
+
+type Libdeflate = NonNullable<typeof import('@slipway/libdeflate').libdeflate>;
+let libdeflateEngine: Promise<GzipEngine | null> | undefined;
+
+/** The optional native engine (@slipway/libdeflate), or null when it is not installed or not built. */
+function loadLibdeflateEngine(): Promise<GzipEngine | null> {
+  libdeflateEngine ??= import('@slipway/libdeflate').then(
+    ({ libdeflate }: { libdeflate: Libdeflate | null }) => (libdeflate ? nativeEngine(libdeflate) : null),
+    () => null,
+  );
+  return libdeflateEngine;
+}
+
+function nativeEngine(binding: Libdeflate): GzipEngine {
+  return {
+    name: 'libdeflate',
+    slotBytes: binding.gzipBound(GZIP_BLOCK_BYTES),
+    async member(block, level, store, slot) {
+      const out = slot();
+      // zlib's "default" (-1) is level 6 on both scales.
+      const written = await binding.gzip(block, out, store ? 0 : level < 0 ? 6 : level);
+      // The slot is sized by libdeflate's own bound, so 0 ("did not fit") means something is badly wrong.
+      if (written === 0) throw new Error('libdeflate could not compress a block into its bound');
+      return out.subarray(0, written);
+    },
+  };
+}
+
+/** The engine to use: libdeflate when built (about 2.5x less CPU than zlib at a better ratio), else zlib. */
+export async function gzipEngine(prefer: GzipEngineName | 'auto' = 'auto'): Promise<GzipEngine> {
+  if (prefer === 'zlib') return zlibEngine;
+  const native = await loadLibdeflateEngine();
+  if (native) return native;
+  if (prefer === 'libdeflate') throw new Error('@slipway/libdeflate is not built on this machine');
+  return zlibEngine;
+}
+
 /**
  * Compresses a stream of content chunks. A chunk must stay intact until the encoder has asked
  * for GZIP_HELD_INPUT_CHUNKS more (several blocks are in flight at once). Each yielded chunk is
  * valid until the consumer asks for the next one.
  */
-export async function* gzipBlocks(content: AsyncIterable<Uint8Array>, level: number): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* gzipBlocks(
+  content: AsyncIterable<Uint8Array>,
+  level: number,
+  engine: GzipEngine = zlibEngine,
+): AsyncGenerator<Uint8Array, void, undefined> {
   const pending: Promise<Uint8Array>[] = [];
-  // Stored members go into a fixed ring: `pending` holds at most GZIP_CONCURRENCY of them and the
-  // consumer one more, so a slot is never rewritten while anyone can still see it. Slots are
-  // allocated on first use: a payload that compresses well never needs them.
+  // Members are written into a fixed ring: `pending` holds at most GZIP_CONCURRENCY of them and
+  // the consumer one more, so a slot is never rewritten while anyone can still see it. Slots are
+  // allocated on first use (zlib's compressed members bring their own buffers).
   const ring: (Buffer | undefined)[] = new Array(GZIP_CONCURRENCY + 1).fill(undefined);
-  const slotFor = (job: number): Buffer => {
+  const slotFor = (job: number) => (): Buffer => {
     const index = job % ring.length;
-    ring[index] ??= Buffer.allocUnsafeSlow(storedMemberBytes(GZIP_BLOCK_BYTES));
+    ring[index] ??= Buffer.allocUnsafeSlow(engine.slotBytes);
     return ring[index];
   };
   let jobs = 0;
   const compressBlock = async (block: Uint8Array, job: number): Promise<Uint8Array> => {
-    if (crc32 && (level === 0 || (await incompressible(block)))) return writeStoredMember(block, slotFor(job), crc32);
-    // One output chunk per call: zlib's 16 KiB default would bounce between the pool and the main thread.
-    return gzipAsync(block, { level, chunkSize: block.length + 64 * 1024 });
+    const store = level === 0 || (await incompressible(block));
+    return engine.member(block, level, store, slotFor(job));
   };
   try {
     for await (const chunk of content) {

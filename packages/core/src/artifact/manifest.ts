@@ -46,7 +46,9 @@ export const ManifestSchema = Type.Object(
     createdAt: Timestamp,
     expiresAt: Type.Optional(Timestamp),
     // A Record only checks names that match its pattern; additionalProperties makes the limit bite.
-    metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[^\\x00-\\x1f]{1,128}$' }), Type.Unknown(), { additionalProperties: false })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[^\\x00-\\x1f]{1,128}$' }), Type.Unknown(), { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
