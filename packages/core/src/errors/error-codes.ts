@@ -27,7 +27,11 @@ export const ERROR_CODES = {
   SLW_IO_NOT_A_FILE: code(400, false, 'A path that must name a regular file names something else.'),
 
   SLW_KEY_TYPE_UNSUPPORTED: code(400, false, 'The key type is not one of ed25519, ecdsa-p256, rsa-3072/4096.'),
-  SLW_KEY_TOO_WEAK: code(400, false, 'The key is refused by policy (EC curve other than P-256, RSA outside 3072-4096 bits or exponent not 65537).'),
+  SLW_KEY_TOO_WEAK: code(
+    400,
+    false,
+    'The key is refused by policy (EC curve other than P-256, RSA outside 3072-4096 bits or exponent not 65537).',
+  ),
   SLW_KEY_INVALID: code(400, false, 'The key file is not a parseable PEM key of the expected kind.'),
   SLW_KEY_PERMISSIONS: code(400, false, 'A private key file is readable by group or others; chmod 600 it.'),
   SLW_KEY_ID_MISMATCH: code(400, false, "A key's listed ID is not the SHA-256 of its SubjectPublicKeyInfo."),
