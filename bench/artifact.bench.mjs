@@ -432,6 +432,7 @@ async function main() {
     },
     tools: {
       rss: rss.method,
+      gzipEngine: await gzipEngineName(),
       openssl: openssl ? runQuiet(openssl, ['version']).trim() : null,
       mender: mender
         ? {
@@ -455,6 +456,16 @@ async function main() {
   if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else process.stdout.write(`${render(results)}\n`);
   log(`results written to ${rel(resultsPath)}; total ${results.totalSeconds.toFixed(0)} s`);
+}
+
+/** The gzip engine the CLI will use: libdeflate when its optional binding is built, else zlib. */
+async function gzipEngineName() {
+  try {
+    const { libdeflate } = await import('@slipway/libdeflate');
+    return libdeflate ? 'libdeflate' : 'zlib (libdeflate binding not built)';
+  } catch {
+    return 'zlib (@slipway/libdeflate not installed)';
+  }
 }
 
 /** Deletes run-PID work dirs left behind by a bench that was killed outright (SIGKILL, power loss). */
@@ -485,6 +496,7 @@ function render(results) {
   );
   out.push(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${tools.openssl ?? 'no openssl'}`);
   out.push(`mender-artifact: ${tools.mender.version ?? `skipped (${tools.mender.skipped})`}; peak RSS via ${tools.rss}`);
+  out.push(`our gzip engine: ${tools.gzipEngine}`);
   out.push('ratio = baseline seconds / our seconds (= our MiB/s / baseline MiB/s): above 1 we are faster');
   out.push("spread = (slowest - fastest) / median run, ours or the baseline's, whichever is larger; peak RSS = highest of the runs");
   out.push('');

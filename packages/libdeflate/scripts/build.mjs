@@ -10,7 +10,9 @@ const result = spawnSync('node-gyp', ['rebuild'], {
   shell: process.platform === 'win32',
 });
 if (result.status !== 0) {
-  const why = result.error?.message ?? `${result.stderr ?? ''}`.trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'unknown error';
+  // The compiler's own complaint (e.g. "libdeflate.h: No such file or directory") says the most.
+  const lines = `${result.stderr ?? ''}`.split('\n').filter(Boolean);
+  const why = result.error?.message ?? lines.find((line) => / error: /.test(line))?.trim() ?? lines.at(-1) ?? 'unknown error';
   process.stderr.write(
     `@slipway/libdeflate: not built (${why}); gzip falls back to zlib. Install libdeflate-dev and run npm rebuild @slipway/libdeflate.\n`,
   );
