@@ -251,8 +251,8 @@ class VerifyingPayloadStream implements PayloadStream {
 
   private async *read(): AsyncGenerator<Uint8Array, void, undefined> {
     try {
-      // Uncompressed: stored bytes are the content, and the manifest guarantees both hashes agree.
-      if (this.info.compression === 'none') yield* this.readStored(this.info.sha256, 'sha256');
+      // Uncompressed: the stored bytes are the content (the manifest guarantees equal sizes).
+      if (this.info.compression === 'none') yield* this.readUncompressed();
       else yield* this.readCompressed();
       await readPadding(this.bytes, this.info.size);
       this.state = 'done';
@@ -261,27 +261,37 @@ class VerifyingPayloadStream implements PayloadStream {
     }
   }
 
-  /** The stored bytes, hashed as they pass; throws at the end if they are not the signed ones. */
-  private async *readStored(expectedSha256: string, field: string): AsyncGenerator<Uint8Array, void, undefined> {
+  /** Exactly the signed number of stored bytes, as borrowed views. */
+  private storedBytes(): AsyncGenerator<Uint8Array, void, undefined> {
+    return this.bytes.readRange(this.info.size, `payload ${this.info.name}`);
+  }
+
+  /** Stored bytes are the content: hashed as they pass; throws at the end if they are not the signed ones. */
+  private async *readUncompressed(): AsyncGenerator<Uint8Array, void, undefined> {
     const hash = createHash('sha256');
-    for await (const view of this.bytes.readRange(this.info.size, `payload ${this.info.name}`)) {
+    for await (const view of this.storedBytes()) {
       hash.update(view);
       yield view;
     }
-    if (hash.digest('hex') !== expectedSha256) throw hashMismatch(this.info, field);
+    if (hash.digest('hex') !== this.info.sha256) throw hashMismatch(this.info, 'sha256');
   }
 
+  /**
+   * Only the content is hashed: its signed size and SHA-256 decide, whatever the stored bytes were.
+   * Stored bytes that decode to other content fail the hash; ones that do not decode, or leave
+   * stored bytes unread, are corrupt; the stored length itself was fixed by the tar header check.
+   */
   private async *readCompressed(): AsyncGenerator<Uint8Array, void, undefined> {
     const info = this.info;
-    let storedVerified = false;
+    let storedConsumed = false;
     const content: Hash = createHash('sha256');
     let produced = 0;
     const corrupt = (cause: unknown) =>
       new SlipwayError('SLW_ARTIFACT_PAYLOAD_CORRUPT', `payload ${info.name} is not valid ${info.compression} data`, { cause });
     const self = this;
     const stored = (async function* () {
-      yield* self.readStored(info.storedSha256, 'storedSha256');
-      storedVerified = true;
+      yield* self.storedBytes();
+      storedConsumed = true;
     })();
     for await (const out of decode(info.compression as 'gzip' | 'zstd', stored, corrupt)) {
       produced += out.length;
@@ -295,7 +305,7 @@ class VerifyingPayloadStream implements PayloadStream {
       content.update(out);
       yield out;
     }
-    if (!storedVerified) throw corrupt(new Error('decompressor stopped before the end of the stored bytes'));
+    if (!storedConsumed) throw corrupt(new Error('decompressor stopped before the end of the stored bytes'));
     if (produced !== info.uncompressedSize) {
       throw new SlipwayError(
         'SLW_ARTIFACT_SIZE_MISMATCH',

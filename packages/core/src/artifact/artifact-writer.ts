@@ -187,7 +187,6 @@ function draftManifest(options: CreateArtifactOptions, inputs: readonly PayloadS
       size: Number.MAX_SAFE_INTEGER,
       uncompressedSize: Number.MAX_SAFE_INTEGER,
       sha256: PLACEHOLDER_HASH,
-      storedSha256: PLACEHOLDER_HASH,
     })),
     createdAt: toTimestamp(options.now),
     ...(options.expiresAt ? { expiresAt: toTimestamp(options.expiresAt) } : {}),
@@ -226,7 +225,7 @@ async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number):
   return bytes.length;
 }
 
-type WrittenPayload = Pick<PayloadInfo, 'size' | 'uncompressedSize' | 'sha256' | 'storedSha256'>;
+type WrittenPayload = Pick<PayloadInfo, 'size' | 'uncompressedSize' | 'sha256'>;
 
 async function writePayload(
   handle: FileHandle,
@@ -246,31 +245,30 @@ async function writePayload(
   let contentBytes = 0;
   async function* readContent(): AsyncGenerator<Uint8Array> {
     for (let chunk = await source.next(); chunk !== null; chunk = await source.next()) {
-      // Uncompressed content is hashed below, as it is written.
-      if (compressed) content.update(chunk);
       contentBytes += chunk.length;
       progress(chunk.length);
       yield chunk;
+      // Hashed once the encoder has taken the chunk (gzip has queued its compression by now); it
+      // stays intact until the next read. Uncompressed content is hashed below, as it is written.
+      if (compressed) content.update(chunk);
     }
   }
   try {
     let position = start;
-    const stored = compressed ? createHash('sha256') : content;
     const output = compressed
       ? encode(options.compression as 'gzip' | 'zstd', readContent(), { level: options.compressionLevel, gzipEngine: options.gzipEngine })
       : readContent();
     for await (const chunk of output) {
-      // Hash while a pool thread copies the same bytes into the file: both only read the chunk.
       const writing = writeAt(handle, chunk, position);
-      stored.update(chunk);
+      // Hash while a pool thread copies the same bytes into the file: both only read the chunk.
+      if (!compressed) content.update(chunk);
       position += await writing;
       writeback.wrote(chunk.length);
     }
     if (contentBytes !== input.size) {
       throw new SlipwayError('SLW_ARTIFACT_PAYLOAD_CHANGED', `${input.path} changed size while it was being read`);
     }
-    const sha256 = content.digest('hex');
-    return { size: position - start, uncompressedSize: contentBytes, sha256, storedSha256: compressed ? stored.digest('hex') : sha256 };
+    return { size: position - start, uncompressedSize: contentBytes, sha256: content.digest('hex') };
   } finally {
     await source.close();
   }

@@ -24,10 +24,12 @@ export const PayloadInfoSchema = Type.Object(
     size: SafeInteger,
     /** Bytes the device writes (before compression). */
     uncompressedSize: SafeInteger,
-    /** SHA-256 of the uncompressed bytes: what ends up on the device. */
+    /**
+     * SHA-256 of the uncompressed bytes: what ends up on the device. The only payload hash: the
+     * stored bytes are bounded by `size` and judged by what they decode to, so a device hashes
+     * each byte once (and can re-check a written slot, or resume, from the content alone).
+     */
     sha256: Sha256Hex,
-    /** SHA-256 of the stored bytes, so a mirror or server can check them without decompressing. */
-    storedSha256: Sha256Hex,
   },
   { additionalProperties: false },
 );
@@ -64,8 +66,8 @@ export function assertManifestConsistent(manifest: Manifest): void {
   for (const p of manifest.payloads) {
     if (names.has(p.name)) throw new SlipwayError('SLW_ARTIFACT_DUPLICATE_ENTRY', `manifest lists payload ${p.name} twice`);
     names.add(p.name);
-    if (p.compression === 'none' && (p.size !== p.uncompressedSize || p.sha256 !== p.storedSha256)) {
-      throw invalid(`payload ${p.name} is uncompressed but its stored and uncompressed size or hash differ`);
+    if (p.compression === 'none' && p.size !== p.uncompressedSize) {
+      throw invalid(`payload ${p.name} is uncompressed but its stored and uncompressed sizes differ`);
     }
   }
   if (Number.isNaN(timestampToMs(manifest.createdAt))) throw invalid(`createdAt ${manifest.createdAt} is not a real date`);

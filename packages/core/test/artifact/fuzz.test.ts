@@ -314,7 +314,7 @@ async function resignManifest(m: Mutated, base: Base, rng: Rng, key: TestKey): P
       payload.name = rng.pick(['payload-0.bin', 'payload-1.bin', 'other.bin', '../x', '.hidden']);
       break;
     case 'sha256':
-      payload[rng.pick(['sha256', 'storedSha256'])] = rng.bytes(32).toString('hex');
+      payload.sha256 = rng.bytes(32).toString('hex');
       break;
     case 'drop-payload':
       payloads.splice(payloads.indexOf(payload), 1);

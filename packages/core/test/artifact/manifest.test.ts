@@ -12,7 +12,7 @@ const valid: Manifest = {
   securityVersion: 3,
   deviceTypes: ['gw-100'],
   payloadType: 'module:single-file',
-  payloads: [{ name: 'app.tar', compression: 'none', size: 10, uncompressedSize: 10, sha256: HASH, storedSha256: HASH }],
+  payloads: [{ name: 'app.tar', compression: 'none', size: 10, uncompressedSize: 10, sha256: HASH }],
   createdAt: '2026-11-24T12:00:00Z',
   metadata: { note: 'fixture' },
 };

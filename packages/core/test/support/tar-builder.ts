@@ -188,7 +188,6 @@ export function craftManifest(payloads: readonly CraftedPayload[], overrides: Pa
         size: p.stored.length,
         uncompressedSize: content.length,
         sha256: sha256(content),
-        storedSha256: sha256(p.stored),
         ...p.info,
       };
     }),
