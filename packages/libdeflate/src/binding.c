@@ -3,8 +3,16 @@
 // (no streaming), which is exactly how Slipway's gzip encoder works: independent 1 MiB members.
 #include <libdeflate.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+// Incompressible-block test: deflate a few slices spread over the block at level 1; a block whose
+// slices do not shrink below 97 % is stored (level 0): compressing it would cost time and save nothing.
+#define SAMPLES 4
+#define SAMPLE_BYTES 4096
+#define INCOMPRESSIBLE_PERCENT 97
 
 typedef struct {
   napi_async_work work;
@@ -16,6 +24,7 @@ typedef struct {
   uint8_t *output;
   size_t output_length;
   int level;
+  bool store_incompressible;
   size_t written; // 0: the output did not fit (or the compressor could not be allocated)
 } GzipJob;
 
@@ -27,11 +36,27 @@ typedef struct {
     }                                                               \
   } while (0)
 
+static bool incompressible(const uint8_t *block, size_t length) {
+  if (length <= SAMPLES * SAMPLE_BYTES) return false; // small blocks: just compress them
+  uint8_t sample[SAMPLES * SAMPLE_BYTES];
+  uint8_t deflated[SAMPLES * SAMPLE_BYTES];
+  size_t stride = length / SAMPLES;
+  for (size_t i = 0; i < SAMPLES; i++) memcpy(sample + i * SAMPLE_BYTES, block + i * stride, SAMPLE_BYTES);
+  struct libdeflate_compressor *fast = libdeflate_alloc_compressor(1);
+  if (fast == NULL) return false;
+  // 0 means "did not fit in the sample's own size": certainly incompressible.
+  size_t size = libdeflate_deflate_compress(fast, sample, sizeof sample, deflated, sizeof deflated);
+  libdeflate_free_compressor(fast);
+  return size == 0 || size * 100 > sizeof sample * INCOMPRESSIBLE_PERCENT;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   GzipJob *job = data;
+  int level = job->level;
+  if (level > 0 && job->store_incompressible && incompressible(job->input, job->input_length)) level = 0;
   // A compressor per job: they are not thread-safe, and allocating one is cheap next to 1 MiB of work.
-  struct libdeflate_compressor *compressor = libdeflate_alloc_compressor(job->level);
+  struct libdeflate_compressor *compressor = libdeflate_alloc_compressor(level);
   if (compressor == NULL) return;
   job->written = libdeflate_gzip_compress(compressor, job->input, job->input_length, job->output, job->output_length);
   libdeflate_free_compressor(compressor);
@@ -67,10 +92,10 @@ static int typed_array_bytes(napi_env env, napi_value value, uint8_t **bytes, si
   return 1;
 }
 
-// gzip(input: Uint8Array, output: Uint8Array, level: 0..12): Promise<number of bytes written, 0 if it did not fit>
+// gzip(input, output, level: 0..12, storeIncompressible?: boolean): Promise<bytes written, 0 if it did not fit>
 static napi_value gzip(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   GzipJob *job = calloc(1, sizeof(GzipJob));
   if (job == NULL) {
@@ -88,6 +113,8 @@ static napi_value gzip(napi_env env, napi_callback_info info) {
   }
   job->input = input;
   job->level = level;
+  job->store_incompressible = false;
+  if (argc >= 4 && napi_get_value_bool(env, argv[3], &job->store_incompressible) != napi_ok) job->store_incompressible = false;
   napi_value promise, name;
   // References keep both buffers alive (and unmoved) until the pool thread is done with them.
   CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));

@@ -84,14 +84,15 @@ interface GzipEngine {
   readonly name: GzipEngineName;
   /** Bytes of an output slot that always holds one block's member. */
   readonly slotBytes: number;
-  /** Compresses one block into one gzip member; `store` asks for stored blocks only. */
-  member(block: Uint8Array, level: number, store: boolean, slot: () => Buffer): Promise<Uint8Array>;
+  /** Compresses one block into one gzip member; level 0 stores, other levels store what does not compress. */
+  member(block: Uint8Array, level: number, slot: () => Buffer): Promise<Uint8Array>;
 }
 
 const zlibEngine: GzipEngine = {
   name: 'zlib',
   slotBytes: storedMemberBytes(GZIP_BLOCK_BYTES),
-  async member(block, level, store, slot) {
+  async member(block, level, slot) {
+    const store = level === 0 || (await incompressible(block));
     if (store && crc32) return writeStoredMember(block, slot(), crc32);
     // One output chunk per call: zlib's 16 KiB default would bounce between the pool and the main thread.
     return gzipAsync(block, { level: store ? 0 : level, chunkSize: block.length + 64 * 1024 });
@@ -114,10 +115,10 @@ function nativeEngine(binding: Libdeflate): GzipEngine {
   return {
     name: 'libdeflate',
     slotBytes: binding.gzipBound(GZIP_BLOCK_BYTES),
-    async member(block, level, store, slot) {
+    async member(block, level, slot) {
       const out = slot();
-      // zlib's "default" (-1) is level 6 on both scales.
-      const written = await binding.gzip(block, out, store ? 0 : level < 0 ? 6 : level);
+      // zlib's "default" (-1) is level 6 on both scales; the binding samples each block itself, in the same pool job.
+      const written = await binding.gzip(block, out, level < 0 ? 6 : level, true);
       // The slot is sized by libdeflate's own bound, so 0 ("did not fit") means something is badly wrong.
       if (written === 0) throw new Error('libdeflate could not compress a block into its bound');
       return out.subarray(0, written);
@@ -155,14 +156,10 @@ export async function* gzipBlocks(
     return ring[index];
   };
   let jobs = 0;
-  const compressBlock = async (block: Uint8Array, job: number): Promise<Uint8Array> => {
-    const store = level === 0 || (await incompressible(block));
-    return engine.member(block, level, store, slotFor(job));
-  };
   try {
     for await (const chunk of content) {
       for (let offset = 0; offset < chunk.length; offset += GZIP_BLOCK_BYTES) {
-        pending.push(compressBlock(chunk.subarray(offset, offset + GZIP_BLOCK_BYTES), jobs++));
+        pending.push(engine.member(chunk.subarray(offset, offset + GZIP_BLOCK_BYTES), level, slotFor(jobs++)));
         while (pending.length >= GZIP_CONCURRENCY) yield await (pending.shift() as Promise<Uint8Array>);
       }
     }
