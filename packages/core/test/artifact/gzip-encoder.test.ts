@@ -93,9 +93,9 @@ describe('gzip encoder', () => {
     }
   });
 
-  test('asking for libdeflate where it is not built fails instead of silently using zlib', {
-    skip: native.name === 'libdeflate',
-  }, async () => {
-    await assert.rejects(gzipEngine('libdeflate'));
+  test('asking for libdeflate gives libdeflate, or fails where it is not built instead of silently using zlib', async () => {
+    if (native.name === 'libdeflate') assert.equal((await gzipEngine('libdeflate')).name, 'libdeflate');
+    else await assert.rejects(gzipEngine('libdeflate'));
+    assert.equal((await gzipEngine('zlib')).name, 'zlib');
   });
 });
