@@ -28,6 +28,6 @@ export function periodicCollector(everyBytes = 8 * 1024 * 1024): (bytes: number)
     since += bytes;
     if (since < everyBytes) return;
     since = 0;
-    collector()?.({ type: (process.env.XGC as 'minor') ?? 'minor' });
+    collector()?.({ type: 'minor' });
   };
 }
