@@ -4,6 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import { generateKey, type KeyFiles, makeArtifact, makeRoot, writePayload } from './support/fixtures.js';
 import { assertFails, assertOk, listedCommands, type RunResult, type Scratch, scratch, slipway } from './support/run.js';
 
+/** `artifact create` with fixed metadata: the failures below are about the payload, key or output. */
+function createArgs(payload: string, out: string, extra: readonly string[] = []): string[] {
+  return ['artifact', 'create', '--name', 'n', '--version', '1', '--device-type', 't', '--payload', payload, ...extra, '--out', out];
+}
+
 describe('slipway usage and errors', () => {
   let s: Scratch;
   let rootKey: KeyFiles;
@@ -120,23 +125,7 @@ describe('slipway usage and errors', () => {
           'trust init (pub)',
           await slipway(['trust', 'init', '--root-key', `${missing}.pub`, '--release-key', release.pub, '--out', s.path('x.json')]),
         ],
-        [
-          'artifact create (payload)',
-          await slipway([
-            'artifact',
-            'create',
-            '--name',
-            'n',
-            '--version',
-            '1',
-            '--device-type',
-            't',
-            '--payload',
-            `${missing}.img`,
-            '--out',
-            s.path('x.slw'),
-          ]),
-        ],
+        ['artifact create (payload)', await slipway(createArgs(`${missing}.img`, s.path('x.slw')))],
         ['sign (request)', await slipway(['sign', `${missing}.json`, '--key', release.key, '--out', s.path('x-sig.json'), '--yes'])],
         ['artifact attach (signature)', await slipway(['artifact', 'attach', artifact, `${missing}.json`])],
       ];
@@ -149,20 +138,7 @@ describe('slipway usage and errors', () => {
     test('a directory given as --payload fails with SLW_IO_NOT_A_FILE', async () => {
       const dir = s.path('payload-dir');
       await mkdir(dir);
-      const args = [
-        'artifact',
-        'create',
-        '--name',
-        'n',
-        '--version',
-        '1',
-        '--device-type',
-        't',
-        '--payload',
-        dir,
-        '--out',
-        s.path('dir.slw'),
-      ];
+      const args = createArgs(dir, s.path('dir.slw'));
       const result = await slipway(args);
       assertFails(result, 'SLW_IO_NOT_A_FILE');
       assert.ok(result.stderr.includes(dir));
@@ -197,22 +173,7 @@ describe('slipway usage and errors', () => {
         ['artifact', 'sign', artifact, '--key', release.pub],
         ['trust', 'sign', root, '--key', rootKey.pub],
         ['sign', request, '--key', release.pub, '--out', s.path('pub-sig.json'), '--yes'],
-        [
-          'artifact',
-          'create',
-          '--name',
-          'n',
-          '--version',
-          '1',
-          '--device-type',
-          't',
-          '--payload',
-          payload,
-          '--key',
-          release.pub,
-          '--out',
-          s.path('pub.slw'),
-        ],
+        createArgs(payload, s.path('pub.slw'), ['--key', release.pub]),
       ]) {
         const result = await slipway(args);
         assertFails(result, 'SLW_KEY_INVALID');
@@ -237,25 +198,7 @@ describe('slipway usage and errors', () => {
       assertOk(await slipway(['artifact', 'sign-request', artifact, '--out', request]));
       assertFails(await slipway(['artifact', 'sign', artifact, '--key', leaky.key]), 'SLW_KEY_PERMISSIONS');
       assertFails(await slipway(['sign', request, '--key', leaky.key, '--out', s.path('leaky-sig.json'), '--yes']), 'SLW_KEY_PERMISSIONS');
-      assertFails(
-        await slipway([
-          'artifact',
-          'create',
-          '--name',
-          'n',
-          '--version',
-          '1',
-          '--device-type',
-          't',
-          '--payload',
-          payload,
-          '--key',
-          leaky.key,
-          '--out',
-          s.path('leaky.slw'),
-        ]),
-        'SLW_KEY_PERMISSIONS',
-      );
+      assertFails(await slipway(createArgs(payload, s.path('leaky.slw'), ['--key', leaky.key])), 'SLW_KEY_PERMISSIONS');
     });
   });
 
