@@ -3,6 +3,7 @@
 // three times faster than resolving a few hundred ES modules (it matters for `artifact verify`,
 // measured against `openssl dgst`), and it is what a user copies to an air-gapped signing machine.
 // zstd-napi and @slipway/libdeflate stay external: native addons, loaded only when a payload needs them.
+// @slipway/server stays external too: only `slipway server` loads it, from node_modules.
 import { chmodSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -14,7 +15,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['zstd-napi', '@slipway/libdeflate'],
+  external: ['zstd-napi', '@slipway/libdeflate', '@slipway/server'],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',

@@ -54,6 +54,7 @@ export function overviewHelp(commands: readonly Command[]): string {
     'Commands:',
   ];
   for (const c of commands) lines.push(`  ${c.path.join(' ').padEnd(width)} ${c.summary}`);
+  lines.push(`  ${'server'.padEnd(width)} Run the update server (HTTPS, SQLite or PostgreSQL)`);
   lines.push('', 'Run `slipway <command> --help` for the options of a command.');
   return `${lines.join('\n')}\n`;
 }
@@ -62,8 +63,35 @@ export function overviewHelp(commands: readonly Command[]): string {
  * Runs one CLI invocation and returns its exit code. Every failure becomes one line on stderr,
  * `SLW_CODE: message`; internals are shown only with SLIPWAY_DEBUG=1.
  */
+/** Kept in a variable so the bundler leaves it alone: the CLI bundle never contains the server. */
+const SERVER_PACKAGE = '@slipway/server';
+
+interface ServerModule {
+  main(
+    argv: readonly string[],
+    env: Readonly<Record<string, string | undefined>>,
+    io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+  ): Promise<number>;
+}
+
+/**
+ * `slipway server` hands the rest of the command line to @slipway/server in this process. Every
+ * other command talks to a server only over HTTP; only this one starts it.
+ */
+async function runServer(options: RunOptions): Promise<number> {
+  let server: ServerModule;
+  try {
+    server = (await import(SERVER_PACKAGE)) as ServerModule;
+  } catch {
+    options.stderr.write('SLW_USAGE_UNKNOWN_COMMAND: slipway server needs the @slipway/server package, which is not installed here\n');
+    return EXIT_USAGE;
+  }
+  return server.main(options.argv.slice(1), options.env.serverEnv, { stdout: options.stdout, stderr: options.stderr });
+}
+
 export async function runCli(options: RunOptions): Promise<number> {
   const { argv, commands, stderr } = options;
+  if (argv[0] === 'server') return runServer(options);
   const wantsJson = argv.includes('--json');
   const fail = (err: SlipwayError, code: number) => {
     stderr.write(`${err.toLine()}\n`);

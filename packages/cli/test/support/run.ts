@@ -34,7 +34,7 @@ class Capture extends Writable {
   }
 }
 
-const DEFAULT_ENV: CliEnvironment = { keyPassphrase: undefined, debug: false };
+const DEFAULT_ENV: CliEnvironment = { keyPassphrase: undefined, debug: false, serverEnv: {} };
 
 /** One in-process invocation. Commands resolve relative paths against process.cwd(): pass absolute ones. */
 export async function slipway(args: readonly string[], options: InProcessOptions = {}): Promise<RunResult> {

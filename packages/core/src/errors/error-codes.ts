@@ -71,6 +71,13 @@ export const ERROR_CODES = {
   SLW_ARTIFACT_ROLLBACK: code(422, false, 'The security version is lower than the installed one (rollback attack defence).'),
   SLW_ARTIFACT_PAYLOAD_CHANGED: code(409, false, 'A payload file changed while the artifact was being created.'),
 
+  SLW_CONFIG_INVALID: code(400, false, 'A server setting (file, SLIPWAY_* variable or flag) has an invalid value.'),
+  SLW_CONFIG_UNKNOWN_KEY: code(400, false, 'The server configuration names a key the schema does not know (a typo?).'),
+  SLW_TLS_FILES: code(500, false, 'TLS certificate or key files are missing, unreadable or unusable.'),
+  SLW_DB_UNAVAILABLE: code(503, true, 'The database cannot be reached or opened.'),
+  SLW_DB_NEWER_THAN_CODE: code(500, false, 'The database was migrated by a newer Slipway; refusing to start with older code.'),
+  SLW_DB_MIGRATION_FAILED: code(500, false, 'A database migration failed; the database is left at the last complete migration.'),
+
   SLW_SIGN_REQUEST_INVALID: code(400, false, 'A sign request or signature file is malformed.'),
   SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
   SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),

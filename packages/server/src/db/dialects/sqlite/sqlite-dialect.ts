@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SlipwayError } from '@slipway/core';
+import SqliteDatabase from 'better-sqlite3';
+import { type Dialect, SqliteDialect } from 'kysely';
+
+export interface SqliteOptions {
+  readonly file: string;
+  readonly busyTimeoutMs: number;
+}
+
+/**
+ * SQLite through better-sqlite3: WAL (readers never block the writer), foreign keys enforced,
+ * a busy timeout instead of instant SQLITE_BUSY, and synchronous=FULL so a committed change
+ * survives a crash or power loss, not only a killed process.
+ */
+export function sqliteDialect(options: SqliteOptions): Dialect {
+  return new SqliteDialect({
+    database: async () => {
+      try {
+        mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+        const db = new SqliteDatabase(options.file);
+        db.pragma('journal_mode = WAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('synchronous = FULL');
+        db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+        return db;
+      } catch (err) {
+        throw new SlipwayError('SLW_DB_UNAVAILABLE', `cannot open SQLite database ${options.file}`, { cause: err });
+      }
+    },
+  });
+}

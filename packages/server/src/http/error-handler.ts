@@ -1,0 +1,24 @@
+import { isSlipwayError } from '@slipway/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/** One mapping from errors to responses: coded errors keep their code; 5xx never echo internals. */
+export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (isSlipwayError(error)) {
+    const internal = error.statusCode >= 500;
+    if (internal) request.log.error({ err: error }, 'request failed');
+    void reply.status(error.statusCode).send({ error: { code: error.code, message: internal ? 'internal error' : error.message } });
+    return;
+  }
+  if (error.validation) {
+    void reply.status(400).send({ error: { code: 'SLW_USAGE_INVALID_OPTION', message: error.message } });
+    return;
+  }
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status === 500) request.log.error({ err: error }, 'unexpected error');
+  void reply.status(status).send({
+    error:
+      status === 500
+        ? { code: 'SLW_INTERNAL_ERROR', message: 'internal error' }
+        : { code: 'SLW_USAGE_INVALID_OPTION', message: error.message },
+  });
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { type Kysely, sql } from 'kysely';
+import { migrationsPending } from '../db/migrate.js';
+import type { Database } from '../db/schema.js';
+
+/** Liveness, readiness and metrics: unauthenticated by design, and they reveal nothing but state. */
+export async function healthRoutes(app: FastifyInstance, options: { db: Kysely<Database>; metrics: () => Promise<string> }) {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(options.db);
+      const pending = await migrationsPending(options.db);
+      if (pending > 0) return reply.status(503).send({ status: 'not-ready', reason: `${pending} migration(s) pending` });
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'not-ready', reason: 'database unreachable' });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.type('text/plain; version=0.0.4');
+    return options.metrics();
+  });
+}

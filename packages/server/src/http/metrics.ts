@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics: process defaults, build info, and requests by route, method and status. */
+export function registerMetrics(app: FastifyInstance, build: { version: string; database: string }): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'slipway_' });
+  new Gauge({
+    name: 'slipway_build_info',
+    help: 'Slipway server build information',
+    labelNames: ['version', 'database', 'node'],
+    registers: [registry],
+  }).set({ version: build.version, database: build.database, node: process.version }, 1);
+  const requests = new Counter({
+    name: 'slipway_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'slipway_http_request_duration_seconds',
+    help: 'HTTP request latency by route and method',
+    labelNames: ['route', 'method'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: ids in paths must not explode the label set.
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+  return registry;
+}

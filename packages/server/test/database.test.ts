@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { createDatabase, migrateToLatest, migrationsPending } from '../src/index.js';
+import { UserRepository } from '../src/repositories/user.repository.js';
+import { DIALECTS, type TestDatabase } from './support/databases.js';
+
+for (const [name, make] of DIALECTS) {
+  describe(`database on ${name}`, () => {
+    let target: TestDatabase | null;
+    before(async () => {
+      target = await make();
+    });
+    after(async () => target?.cleanup());
+
+    test('migrates an empty database to the latest schema, and a second run changes nothing', async (t) => {
+      if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+      const { db } = createDatabase(target.config);
+      try {
+        assert.deepEqual(await migrateToLatest(db), ['0001-users']);
+        assert.deepEqual(await migrateToLatest(db), []);
+        assert.equal(await migrationsPending(db), 0);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    test('stores users and enforces unique user names', async (t) => {
+      if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+      const { db } = createDatabase(target.config);
+      try {
+        await migrateToLatest(db);
+        const users = new UserRepository(db);
+        const at = new Date().toISOString();
+        const user = {
+          id: randomUUID(),
+          username: `u-${randomUUID()}`,
+          passwordHash: 'h',
+          role: 'viewer',
+          disabledAt: null,
+          createdAt: at,
+          updatedAt: at,
+        };
+        const before = await users.count();
+        await users.insert(user);
+        assert.equal(await users.count(), before + 1);
+        assert.deepEqual(await users.findByUsername(user.username), user);
+        await assert.rejects(users.insert({ ...user, id: randomUUID() }));
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    test('refuses a database migrated by a newer Slipway (SLW_DB_NEWER_THAN_CODE)', async (t) => {
+      if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+      const { db } = createDatabase(target.config);
+      try {
+        await migrateToLatest(db);
+        await sql`insert into kysely_migration (name, timestamp) values ('9999-from-the-future', ${new Date().toISOString()})`.execute(db);
+        await assert.rejects(migrateToLatest(db), { code: 'SLW_DB_NEWER_THAN_CODE' });
+        await sql`delete from kysely_migration where name = '9999-from-the-future'`.execute(db);
+      } finally {
+        await db.destroy();
+      }
+    });
+  });
+}
+
+test('an unreachable PostgreSQL is SLW_DB_UNAVAILABLE, not a crash', async () => {
+  const { db } = createDatabase({
+    ...(await import('./support/databases.js')).configWith({ dataDir: '/nonexistent', databaseUrl: 'postgres://nobody@127.0.0.1:1/none' }),
+  });
+  try {
+    await assert.rejects(migrateToLatest(db), { code: 'SLW_DB_UNAVAILABLE' });
+  } finally {
+    await db.destroy();
+  }
+});
