@@ -13,6 +13,23 @@ export interface UserTable {
   updatedAt: string;
 }
 
+export interface AuditEntryTable {
+  /** 1, 2, 3, … without gaps; bigint comes back as a string from PostgreSQL, so it is normalised. */
+  seq: number | string;
+  at: string;
+  actorType: string;
+  actorId: string | null;
+  sourceIp: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  /** Canonical JSON (sorted keys) or null: hashed exactly as stored. */
+  details: string | null;
+  prevHash: string;
+  hash: string;
+}
+
 export interface Database {
   user: UserTable;
+  auditEntry: AuditEntryTable;
 }
