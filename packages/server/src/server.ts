@@ -9,7 +9,9 @@ import type { ServerConfig } from './config/server-config.js';
 import { createDatabase } from './db/create-database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './http/build-app.js';
+import { AuditRepository } from './repositories/audit.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
+import { AuditLog } from './services/audit-log.service.js';
 import { ensureFirstAdmin } from './services/first-admin.service.js';
 import { ensureTls } from './tls/local-ca.js';
 
@@ -63,12 +65,19 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
     logger.info({ database: kind, location, applied }, 'database ready');
     const admin = await ensureFirstAdmin(new UserRepository(db), { dataDir: config.dataDir, password: options.adminPassword, now: now() });
     if (admin.created) {
+      await new AuditLog(new AuditRepository(db), now).append({
+        actorType: 'system',
+        action: 'user.create',
+        target: 'admin',
+        outcome: 'success',
+        details: { role: 'admin', firstStart: true },
+      });
       logger.info(
         admin.passwordFile ? { passwordFile: admin.passwordFile } : { passwordFrom: 'SLIPWAY_ADMIN_PASSWORD' },
         'created the first user, admin',
       );
     }
-    const app = await buildApp({ db, databaseKind: kind, logger, version, tls: tls ? { key: tls.key, cert: tls.cert } : null });
+    const { app } = await buildApp({ db, databaseKind: kind, logger, version, tls: tls ? { key: tls.key, cert: tls.cert } : null, now });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });
     const address = app.server.address();

@@ -18,7 +18,7 @@ for (const [name, make] of DIALECTS) {
       if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
       const { db } = createDatabase(target.config);
       try {
-        assert.deepEqual(await migrateToLatest(db), ['0001-users', '0002-audit']);
+        assert.deepEqual(await migrateToLatest(db), ['0001-users', '0002-audit', '0003-sessions-and-tokens']);
         assert.deepEqual(await migrateToLatest(db), []);
         assert.equal(await migrationsPending(db), 0);
       } finally {

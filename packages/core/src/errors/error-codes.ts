@@ -78,6 +78,15 @@ export const ERROR_CODES = {
   SLW_DB_NEWER_THAN_CODE: code(500, false, 'The database was migrated by a newer Slipway; refusing to start with older code.'),
   SLW_DB_MIGRATION_FAILED: code(500, false, 'A database migration failed; the database is left at the last complete migration.'),
 
+  SLW_AUTH_REQUIRED: code(401, false, 'The request carries no valid session or API token (missing, expired, revoked or disabled).'),
+  SLW_AUTH_INVALID_CREDENTIALS: code(401, false, 'Wrong user name or password; the message never says which.'),
+  SLW_AUTH_FORBIDDEN: code(403, false, "The caller's role does not allow this request."),
+  SLW_AUTH_THROTTLED: code(429, true, 'Too many failed logins for this user or address; wait and retry.'),
+  SLW_USER_EXISTS: code(409, false, 'A user with this name exists already.'),
+  SLW_USER_NOT_FOUND: code(404, false, 'No user has this name.'),
+  SLW_TOKEN_NOT_FOUND: code(404, false, 'No active API token has this id.'),
+  SLW_ROLE_UNKNOWN: code(400, false, 'The role is not one of admin, release-manager, operator, ci, viewer.'),
+
   SLW_SIGN_REQUEST_INVALID: code(400, false, 'A sign request or signature file is malformed.'),
   SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
   SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),

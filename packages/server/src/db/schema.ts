@@ -29,7 +29,30 @@ export interface AuditEntryTable {
   hash: string;
 }
 
+export interface SessionTable {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  name: string;
+  role: string;
+  tokenHash: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
 export interface Database {
   user: UserTable;
   auditEntry: AuditEntryTable;
+  session: SessionTable;
+  apiToken: ApiTokenTable;
 }

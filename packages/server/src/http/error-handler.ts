@@ -6,6 +6,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (isSlipwayError(error)) {
     const internal = error.statusCode >= 500;
     if (internal) request.log.error({ err: error }, 'request failed');
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply.status(error.statusCode).send({ error: { code: error.code, message: internal ? 'internal error' : error.message } });
     return;
   }

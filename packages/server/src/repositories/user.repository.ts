@@ -22,4 +22,20 @@ export class UserRepository {
   async findByUsername(username: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('user').selectAll().where('username', '=', username).executeTakeFirst();
   }
+
+  async findById(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('user').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async list(): Promise<Omit<UserRow, 'passwordHash'>[]> {
+    return this.db
+      .selectFrom('user')
+      .select(['id', 'username', 'role', 'disabledAt', 'createdAt', 'updatedAt'])
+      .orderBy('username')
+      .execute();
+  }
+
+  async update(id: string, changes: Partial<Pick<UserRow, 'role' | 'disabledAt' | 'passwordHash' | 'updatedAt'>>): Promise<void> {
+    await this.db.updateTable('user').set(changes).where('id', '=', id).execute();
+  }
 }

@@ -1,0 +1,24 @@
+/**
+ * Roles and what each may do: the one permission table. Routes name a permission; the matrix in
+ * docs/rbac.md and the role x route test are generated from this table, so they cannot drift.
+ */
+export const ROLES = ['admin', 'release-manager', 'operator', 'ci', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = {
+  'users.read': ['admin'],
+  'users.write': ['admin'],
+  'tokens.read': ['admin'],
+  'tokens.write': ['admin'],
+  'audit.read': ['admin'],
+  'session.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function allows(role: string, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly string[]).includes(role);
+}

@@ -1,0 +1,40 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AuthService } from '../../services/auth.service.js';
+import { Username } from './schemas.js';
+
+export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthService }) {
+  app.post(
+    '/auth/login',
+    {
+      config: { permission: 'public' },
+      schema: {
+        body: Type.Object(
+          { username: Username, password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String(), username: Type.String(), role: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const { username, password } = request.body as { username: string; password: string };
+      const { token, expiresAt, principal } = await auth.login(username, password, request.ip);
+      return { token, expiresAt, username: principal.name, role: principal.role };
+    },
+  );
+
+  app.post('/auth/logout', { config: { permission: 'session.read' } }, async (request, reply) => {
+    const secret = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (secret) await auth.logout(secret);
+    return reply.status(204).send();
+  });
+
+  app.get(
+    '/auth/whoami',
+    {
+      config: { permission: 'session.read' },
+      schema: { response: { 200: Type.Object({ kind: Type.String(), name: Type.String(), role: Type.String() }) } },
+    },
+    async (request) => ({ kind: request.principal?.kind, name: request.principal?.name, role: request.principal?.role }),
+  );
+}

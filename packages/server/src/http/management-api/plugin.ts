@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuditLog } from '../../services/audit-log.service.js';
+import type { AuthService } from '../../services/auth.service.js';
+import type { TokenService } from '../../services/token.service.js';
+import type { UserService } from '../../services/user.service.js';
+import { auditRoutes } from './audit.routes.js';
+import { authRoutes } from './auth.routes.js';
+import { authHook } from './auth-hook.js';
+import { tokenRoutes } from './tokens.routes.js';
+import { userRoutes } from './users.routes.js';
+
+export const MANAGEMENT_PREFIX = '/api/management/v1';
+
+export interface ManagementServices {
+  readonly auth: AuthService;
+  readonly audit: AuditLog;
+  readonly users: UserService;
+  readonly tokens: TokenService;
+}
+
+/** The management API: one encapsulated plugin whose hook authenticates and authorizes every route. */
+export async function managementApi(app: FastifyInstance, services: ManagementServices) {
+  app.addHook('onRequest', authHook(services.auth, services.audit));
+  await app.register(authRoutes, { auth: services.auth });
+  await app.register(userRoutes, { users: services.users });
+  await app.register(tokenRoutes, { tokens: services.tokens });
+  await app.register(auditRoutes, { audit: services.audit });
+}

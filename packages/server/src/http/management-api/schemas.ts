@@ -1,0 +1,23 @@
+import { Type } from '@sinclair/typebox';
+
+export const Username = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' });
+export const RoleName = Type.String({ minLength: 1, maxLength: 32 });
+export const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
+export const UserBody = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  role: Type.String(),
+  disabledAt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export const TokenListing = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Type.String(),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.js';
+import { buildApp, createDatabase, createLogger, migrateToLatest, type RegisteredRoute } from '../../src/index.js';
+import { UserRepository } from '../../src/repositories/user.repository.js';
+import { ensureFirstAdmin } from '../../src/services/first-admin.service.js';
+import { LoginThrottle } from '../../src/services/login-throttle.js';
+import type { TestDatabase } from './databases.js';
+
+export const ADMIN_PASSWORD = 'admin password for tests';
+export const API = '/api/management/v1';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly routes: readonly RegisteredRoute[];
+  readonly db: Kysely<Database>;
+  /** Moves the throttle's clock (login back-off) without sleeping. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/** The real app (no listening socket), migrated, with the first admin, on the given database. */
+export async function testApp(target: TestDatabase): Promise<TestApp> {
+  const { db, kind } = createDatabase(target.config);
+  await migrateToLatest(db);
+  await ensureFirstAdmin(new UserRepository(db), { dataDir: target.config.dataDir, password: ADMIN_PASSWORD, now: new Date() });
+  let offset = 0;
+  const throttle = new LoginThrottle(() => Date.now() + offset);
+  const { app, routes } = await buildApp({ db, databaseKind: kind, logger: createLogger('silent'), version: 'test', tls: null, throttle });
+  await app.ready();
+  return {
+    app,
+    routes,
+    db,
+    advance: (ms) => {
+      offset += ms;
+    },
+    async close() {
+      await app.close();
+      await db.destroy();
+    },
+  };
+}
+
+export async function login(app: FastifyInstance, username: string, password: string): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: `${API}/auth/login`, payload: { username, password } });
+  if (response.statusCode !== 200) throw new Error(`login ${username}: ${response.statusCode} ${response.body}`);
+  return (response.json() as { token: string }).token;
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
