@@ -1,3 +1,5 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -57,6 +59,16 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url, permission: route.config?.permission });
   });
   app.setErrorHandler(errorHandler);
+  // OpenAPI 3 generated from the route schemas (registered first, so it sees every route).
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Slipway management API', version: options.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const registry = registerMetrics(app, { version: options.version, database: options.databaseKind });
   await app.register(healthRoutes, { db: options.db, metrics: () => registry.metrics() });
   const now = options.now ?? (() => new Date());

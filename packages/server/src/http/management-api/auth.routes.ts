@@ -9,6 +9,7 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
     {
       config: { permission: 'public' },
       schema: {
+        security: [],
         body: Type.Object(
           { username: Username, password: Type.String({ minLength: 1, maxLength: 1024 }) },
           { additionalProperties: false },
