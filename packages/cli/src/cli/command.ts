@@ -21,6 +21,8 @@ export interface CommandContext {
   readonly out: Output;
   readonly env: CliEnvironment;
   readonly now: Date;
+  /** All of standard input, for secrets that must not be flags (`--password-stdin`). */
+  readStdin(): Promise<string>;
 }
 
 export interface Command {

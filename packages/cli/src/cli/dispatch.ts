@@ -11,6 +11,14 @@ export interface RunOptions {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly now?: Date;
+  /** Where `--password-stdin` reads from (process.stdin by default). */
+  readonly stdin?: NodeJS.ReadableStream;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
 }
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -154,6 +162,7 @@ export async function runCli(options: RunOptions): Promise<number> {
         out,
         env: options.env,
         now: options.now ?? new Date(),
+        readStdin: () => readAll(options.stdin ?? process.stdin),
       })) ?? 0
     );
   } catch (err) {

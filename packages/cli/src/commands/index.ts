@@ -6,6 +6,8 @@ import { artifactSign } from './artifact-sign.js';
 import { artifactSignRequest } from './artifact-sign-request.js';
 import { artifactVerify } from './artifact-verify.js';
 import { keyGenerate } from './key-generate.js';
+import { auditVerify, tokensCreate, tokensList, tokensRevoke, usersCreate, usersDisable, usersList, usersSetRole } from './server-admin.js';
+import { login, logout } from './server-login.js';
 import { sign } from './sign.js';
 import { trustInit } from './trust-init.js';
 import { trustInspect } from './trust-inspect.js';
@@ -28,4 +30,14 @@ export const COMMANDS: readonly Command[] = [
   artifactVerify,
   artifactInspect,
   sign,
+  login,
+  logout,
+  usersList,
+  usersCreate,
+  usersSetRole,
+  usersDisable,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+  auditVerify,
 ];

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/dispatch.js';
 import type { CliEnvironment } from '../../src/cli/environment.js';
@@ -21,6 +21,8 @@ export interface InProcessOptions {
   readonly env?: Partial<CliEnvironment>;
   /** The clock the command sees (expiries, createdAt); the real clock when omitted. */
   readonly now?: Date;
+  /** What the command reads from standard input (`--password-stdin`). */
+  readonly stdin?: string;
 }
 
 class Capture extends Writable {
@@ -34,7 +36,16 @@ class Capture extends Writable {
   }
 }
 
-const DEFAULT_ENV: CliEnvironment = { keyPassphrase: undefined, debug: false, serverEnv: {} };
+// A config directory nobody uses: tests that log in pass their own.
+const DEFAULT_ENV: CliEnvironment = {
+  keyPassphrase: undefined,
+  debug: false,
+  serverEnv: {},
+  server: undefined,
+  token: undefined,
+  ca: undefined,
+  configDir: '/nonexistent/slipway-test-config',
+};
 
 /** One in-process invocation. Commands resolve relative paths against process.cwd(): pass absolute ones. */
 export async function slipway(args: readonly string[], options: InProcessOptions = {}): Promise<RunResult> {
@@ -47,6 +58,7 @@ export async function slipway(args: readonly string[], options: InProcessOptions
     stdout,
     stderr,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
   });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }

@@ -87,6 +87,12 @@ export const ERROR_CODES = {
   SLW_TOKEN_NOT_FOUND: code(404, false, 'No active API token has this id.'),
   SLW_ROLE_UNKNOWN: code(400, false, 'The role is not one of admin, release-manager, operator, ci, viewer.'),
 
+  SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
+  SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),
+  SLW_SERVER_RESPONSE: code(502, true, 'The server answered with something that is not a Slipway API response.'),
+  SLW_SERVER_NOT_LOGGED_IN: code(401, false, 'No server or credentials: run slipway login, or set SLIPWAY_SERVER and SLIPWAY_TOKEN.'),
+  SLW_AUDIT_CHAIN_BROKEN: code(500, false, 'The audit log chain does not verify: an entry was edited, deleted or reordered.'),
+
   SLW_SIGN_REQUEST_INVALID: code(400, false, 'A sign request or signature file is malformed.'),
   SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
   SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),
