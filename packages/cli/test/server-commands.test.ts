@@ -98,6 +98,25 @@ describe('server commands', () => {
     assert.equal(parseJson<{ ok: boolean }>(result).ok, true);
   });
 
+  test('audit export writes every entry with its hashes, as JSON or as CSV', async () => {
+    const json = await slipway(['audit', 'export', '--format', 'json'], { env });
+    assertOk(json);
+    const entries = JSON.parse(json.stdout) as { seq: number; action: string; hash: string; prevHash: string }[];
+    assert.ok(entries.length >= 5);
+    assert.deepEqual(
+      entries.map((e) => e.seq),
+      entries.map((_, i) => i + 1),
+    );
+    assert.ok(entries.some((e) => e.action === 'login') && entries.every((e, i) => i === 0 || e.prevHash === entries[i - 1]?.hash));
+    const csvFile = join(dir, 'audit.csv');
+    assertOk(await slipway(['audit', 'export', '--format', 'csv', '--out', csvFile], { env }));
+    const csv = (await readFile(csvFile, 'utf8')).trimEnd().split('\n');
+    assert.equal(csv[0], 'seq,at,actorType,actorId,sourceIp,action,target,outcome,details,prevHash,hash');
+    assert.equal(csv.length, entries.length + 1);
+    assert.equal((await stat(csvFile)).mode & 0o777, 0o600);
+    assertFails(await slipway(['audit', 'export', '--format', 'xml'], { env }), 'SLW_USAGE_INVALID_OPTION');
+  });
+
   test('logout ends the session on the server and forgets it here', async () => {
     assertOk(await slipway(['logout'], { env }));
     assertFails(await slipway(['users', 'list'], { env }), 'SLW_SERVER_NOT_LOGGED_IN');

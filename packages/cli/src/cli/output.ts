@@ -9,6 +9,8 @@ export interface Output {
   line(text: string): void;
   /** The command's data: JSON on stdout with --json, nothing otherwise. */
   data(value: unknown): void;
+  /** Bytes for stdout as they are (an export), whatever --json says. */
+  raw(text: string): void;
   /** A note for the human on stderr (kept with --json, so stdout stays parseable). */
   note(text: string): void;
   readonly stderr: Writable;
@@ -24,6 +26,9 @@ export function createOutput(json: boolean, stdout: Writable & { isTTY?: boolean
     },
     data(value) {
       if (json) stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    raw(text) {
+      stdout.write(text);
     },
     note(text) {
       stderr.write(`${text}\n`);

@@ -6,7 +6,17 @@ import { artifactSign } from './artifact-sign.js';
 import { artifactSignRequest } from './artifact-sign-request.js';
 import { artifactVerify } from './artifact-verify.js';
 import { keyGenerate } from './key-generate.js';
-import { auditVerify, tokensCreate, tokensList, tokensRevoke, usersCreate, usersDisable, usersList, usersSetRole } from './server-admin.js';
+import {
+  auditExport,
+  auditVerify,
+  tokensCreate,
+  tokensList,
+  tokensRevoke,
+  usersCreate,
+  usersDisable,
+  usersList,
+  usersSetRole,
+} from './server-admin.js';
 import { login, logout } from './server-login.js';
 import { sign } from './sign.js';
 import { trustInit } from './trust-init.js';
@@ -40,4 +50,5 @@ export const COMMANDS: readonly Command[] = [
   tokensList,
   tokensRevoke,
   auditVerify,
+  auditExport,
 ];

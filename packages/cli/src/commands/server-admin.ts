@@ -1,4 +1,4 @@
-import { SlipwayError } from '@slipway/core';
+import { SlipwayError, writeFileAtomic } from '@slipway/core';
 import type { Command, OptionSpec } from '../cli/command.js';
 import { parseExpiry } from '../cli/durations.js';
 import { callServer } from '../cli/server-client.js';
@@ -165,6 +165,77 @@ export const auditVerify: Command = {
     }
     ctx.out.line(`OK: ${verdict.entries} entries, head ${verdict.headSeq} ${verdict.headHash}`);
     ctx.out.data(verdict);
+    return 0;
+  },
+};
+
+interface AuditEntry {
+  seq: number;
+  at: string;
+  actorType: string;
+  actorId: string | null;
+  sourceIp: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  details: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+const CSV_COLUMNS: readonly (keyof AuditEntry)[] = [
+  'seq',
+  'at',
+  'actorType',
+  'actorId',
+  'sourceIp',
+  'action',
+  'target',
+  'outcome',
+  'details',
+  'prevHash',
+  'hash',
+];
+
+/** RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const auditExport: Command = {
+  path: ['audit', 'export'],
+  summary: 'Export the whole audit log, with its hashes, as JSON or CSV (to keep an anchor outside the server)',
+  options: {
+    ...TARGET,
+    format: { type: 'string', value: 'json|csv', description: 'output format (default json)' },
+    out: { type: 'string', value: 'FILE', description: 'write to FILE (0600) instead of standard output' },
+  },
+  async run(ctx) {
+    const format = stringOption(ctx, 'format') ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw new SlipwayError('SLW_USAGE_INVALID_OPTION', `--format ${format}: use json or csv`);
+    const server = await target(ctx);
+    const entries: AuditEntry[] = [];
+    for (let after: number | null = 0; after !== null; ) {
+      const page = (await callServer(server, 'GET', `/audit/entries?after=${after}&limit=1000`)) as {
+        entries: AuditEntry[];
+        next: number | null;
+      };
+      entries.push(...page.entries);
+      after = page.next;
+    }
+    const text =
+      format === 'json'
+        ? `${JSON.stringify(entries, null, 2)}\n`
+        : `${[CSV_COLUMNS.join(','), ...entries.map((e) => CSV_COLUMNS.map((c) => csvField(e[c])).join(','))].join('\n')}\n`;
+    const out = stringOption(ctx, 'out');
+    if (out === undefined) ctx.out.raw(text);
+    else {
+      await writeFileAtomic(out, text, { mode: 0o600 });
+      ctx.out.note(`wrote ${entries.length} entries to ${out}`);
+    }
     return 0;
   },
 };

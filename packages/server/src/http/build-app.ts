@@ -72,7 +72,8 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const registry = registerMetrics(app, { version: options.version, database: options.databaseKind });
   await app.register(healthRoutes, { db: options.db, metrics: () => registry.metrics() });
   const now = options.now ?? (() => new Date());
-  const audit = new AuditLog(new AuditRepository(options.db), now);
+  const auditEntries = new AuditRepository(options.db);
+  const audit = new AuditLog(auditEntries, now);
   const users = new UserRepository(options.db);
   const sessions = new SessionRepository(options.db);
   const tokens = new ApiTokenRepository(options.db);
@@ -83,6 +84,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     audit,
     users: new UserService(users, sessions, audit, now),
     tokens: new TokenService(tokens, audit, now),
+    auditEntries,
   });
   return { app, routes };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuditRepository } from '../../repositories/audit.repository.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 import type { AuthService } from '../../services/auth.service.js';
 import type { TokenService } from '../../services/token.service.js';
@@ -16,6 +17,7 @@ export interface ManagementServices {
   readonly audit: AuditLog;
   readonly users: UserService;
   readonly tokens: TokenService;
+  readonly auditEntries: AuditRepository;
 }
 
 /** The management API: one encapsulated plugin whose hook authenticates and authorizes every route. */
@@ -24,5 +26,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(authRoutes, { auth: services.auth });
   await app.register(userRoutes, { users: services.users });
   await app.register(tokenRoutes, { tokens: services.tokens });
-  await app.register(auditRoutes, { audit: services.audit });
+  await app.register(auditRoutes, { audit: services.audit, entries: services.auditEntries });
 }
