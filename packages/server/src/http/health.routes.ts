@@ -5,9 +5,12 @@ import type { Database } from '../db/schema.js';
 
 /** Liveness, readiness and metrics: unauthenticated by design, and they reveal nothing but state. */
 export async function healthRoutes(app: FastifyInstance, options: { db: Kysely<Database>; metrics: () => Promise<string> }) {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Probes and scrapers call these every few seconds: logging each call would bury the log (and
+  // cost half the throughput); failures still log at warn.
+  const quiet = { logLevel: 'warn' as const };
+  app.get('/healthz', quiet, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', quiet, async (_request, reply) => {
     try {
       await sql`select 1`.execute(options.db);
       const pending = await migrationsPending(options.db);
@@ -18,7 +21,7 @@ export async function healthRoutes(app: FastifyInstance, options: { db: Kysely<D
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', quiet, async (_request, reply) => {
     void reply.type('text/plain; version=0.0.4');
     return options.metrics();
   });

@@ -11,6 +11,7 @@ import { FREE_FAILURES } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './password-hasher.js';
 
 export const SESSION_LIFETIME_MS = 12 * 60 * 60_000;
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Who is making a request: a logged-in user or an API token, with the role that decides. */
 export interface Principal {
@@ -116,7 +117,8 @@ export class AuthService {
         });
       }
       if (token && token.revokedAt === null && (token.expiresAt === null || token.expiresAt > at) && isRole(token.role)) {
-        await this.deps.tokens.touch(token.id, at);
+        // Recorded at most once a minute: a write (and an fsync) on every CI request would cost more than it tells.
+        if (token.lastUsedAt === null || Date.parse(token.lastUsedAt) < now.getTime() - LAST_USED_RESOLUTION_MS) await this.deps.tokens.touch(token.id, at);
         return { kind: 'token', id: token.id, name: token.name, role: token.role };
       }
     }
