@@ -118,7 +118,8 @@ export class AuthService {
       }
       if (token && token.revokedAt === null && (token.expiresAt === null || token.expiresAt > at) && isRole(token.role)) {
         // Recorded at most once a minute: a write (and an fsync) on every CI request would cost more than it tells.
-        if (token.lastUsedAt === null || Date.parse(token.lastUsedAt) < now.getTime() - LAST_USED_RESOLUTION_MS) await this.deps.tokens.touch(token.id, at);
+        if (token.lastUsedAt === null || Date.parse(token.lastUsedAt) < now.getTime() - LAST_USED_RESOLUTION_MS)
+          await this.deps.tokens.touch(token.id, at);
         return { kind: 'token', id: token.id, name: token.name, role: token.role };
       }
     }
