@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   SLW_AUTH_REQUIRED: code(401, false, 'The request carries no valid session or API token (missing, expired, revoked or disabled).'),
   SLW_AUTH_INVALID_CREDENTIALS: code(401, false, 'Wrong user name or password; the message never says which.'),
   SLW_AUTH_FORBIDDEN: code(403, false, "The caller's role does not allow this request."),
+  SLW_AUTH_CSRF: code(403, false, 'A change made with the session cookie lacks the matching x-slipway-csrf header.'),
   SLW_AUTH_THROTTLED: code(429, true, 'Too many failed logins for this user or address; wait and retry.'),
   SLW_USER_EXISTS: code(409, false, 'A user with this name exists already.'),
   SLW_USER_NOT_FOUND: code(404, false, 'No user has this name.'),

@@ -20,7 +20,11 @@ const Entry = Type.Object({
 });
 
 export async function auditRoutes(app: FastifyInstance, { audit, entries }: { audit: AuditLog; entries: AuditRepository }) {
-  app.get('/audit/verify', { config: { permission: 'audit.read' } }, async () => audit.verify());
+  const Verdict = Type.Union([
+    Type.Object({ ok: Type.Literal(true), entries: Type.Integer(), headSeq: Type.Integer(), headHash: Type.String() }),
+    Type.Object({ ok: Type.Literal(false), entries: Type.Integer(), firstBadSeq: Type.Integer(), reason: Type.String() }),
+  ]);
+  app.get('/audit/verify', { config: { permission: 'audit.read' }, schema: { response: { 200: Verdict } } }, async () => audit.verify());
 
   // Read-only and paged; there is no route that changes or deletes an entry.
   app.get(

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AuthService } from '../../services/auth.service.js';
+import { clearedCookies, sessionCookies } from '../../auth/cookies.js';
+import { newSecret } from '../../auth/secrets.js';
+import { type AuthService, SESSION_LIFETIME_MS } from '../../services/auth.service.js';
 import { Username } from './schemas.js';
 
 export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthService }) {
@@ -17,17 +19,17 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String(), username: Type.String(), role: Type.String() }) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { username, password } = request.body as { username: string; password: string };
       const { token, expiresAt, principal } = await auth.login(username, password, request.ip);
+      void reply.header('set-cookie', sessionCookies(token, newSecret('s'), Math.floor(SESSION_LIFETIME_MS / 1000)));
       return { token, expiresAt, username: principal.name, role: principal.role };
     },
   );
 
   app.post('/auth/logout', { config: { permission: 'session.read' } }, async (request, reply) => {
-    const secret = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (secret) await auth.logout(secret);
-    return reply.status(204).send();
+    if (request.credential) await auth.logout(request.credential);
+    return reply.status(204).header('set-cookie', clearedCookies()).send();
   });
 
   app.get(

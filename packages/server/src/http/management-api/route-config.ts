@@ -10,5 +10,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** The secret the request authenticated with (logout ends exactly that session). */
+    credential?: string;
   }
 }
