@@ -82,21 +82,46 @@ function wrk(url, headers = []) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
-  ensureWrk();
+/** A PostgreSQL URL with a fresh schema for this run, or null when the service is not there. */
+function postgresUrl() {
+  const base = process.env.SLIPWAY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `slipway_bench_${process.pid}`;
+  const r = spawnSync('psql', [base, '-qc', `create schema if not exists ${schema}`], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0) return null;
+  process.on('exit', () => spawnSync('psql', [base, '-qc', `drop schema if exists ${schema} cascade`], { timeout: 10_000 }));
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+/** Starts slipway server on a free port; database null means SQLite in the data directory. */
+async function startOurs(name, database) {
   const port = await freePort();
-  const data = join(work, 'data');
-  const server = spawn(process.execPath, [BIN, 'server', '--data', data, '--listen', `127.0.0.1:${port}`], {
+  const data = join(work, name);
+  const args = [BIN, 'server', '--data', data, '--listen', `127.0.0.1:${port}`, ...(database ? ['--database', database] : [])];
+  const server = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, SLIPWAY_ADMIN_PASSWORD: 'bench admin password' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(server);
-  const ours = `https://localhost:${port}`;
-  await new Promise((r) => setTimeout(r, 300));
   const caPath = join(data, 'tls', 'ca.pem');
   for (let i = 0; i < 100 && spawnSync('test', ['-f', caPath]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   const ca = readFileSync(caPath, 'utf8');
-  await waitFor(`${ours}/healthz`, ca);
+  const url = `https://localhost:${port}`;
+  await waitFor(`${url}/healthz`, ca);
+  const session = (await call(`${url}/api/management/v1/auth/login`, ca, 'POST', { username: 'admin', password: 'bench admin password' }))
+    .json.token;
+  const token = (await call(`${url}/api/management/v1/tokens`, ca, 'POST', { name: 'bench', role: 'viewer' }, session)).json.token;
+  return { url, ca, data, token };
+}
+
+async function main() {
+  ensureWrk();
+  const sqlite = await startOurs('sqlite', null);
+  const pgUrl = postgresUrl();
+  const postgres = pgUrl ? await startOurs('postgres', pgUrl) : null;
+  if (!postgres) log('PostgreSQL is not reachable: the postgres rows are skipped');
+  const { url: ours, ca, data } = sqlite;
 
   // The baseline: the same certificate, TLS floor and body from a bare node:https server.
   const basePort = await freePort();
@@ -111,14 +136,20 @@ async function main() {
   const base = `https://localhost:${basePort}`;
   await waitFor(`${base}/healthz`, ca);
 
-  const session = (await call(`${ours}/api/management/v1/auth/login`, ca, 'POST', { username: 'admin', password: 'bench admin password' }))
-    .json.token;
-  const token = (await call(`${ours}/api/management/v1/tokens`, ca, 'POST', { name: 'bench', role: 'viewer' }, session)).json.token;
-
   const targets = [
     ['bare node https (baseline)', `${base}/healthz`, []],
-    ['slipway /healthz', `${ours}/healthz`, []],
-    ['slipway /auth/whoami with an API token', `${ours}/api/management/v1/auth/whoami`, [`Authorization: Bearer ${token}`]],
+    ['slipway /healthz (sqlite)', `${ours}/healthz`, []],
+    ['slipway whoami with an API token (sqlite)', `${ours}/api/management/v1/auth/whoami`, [`Authorization: Bearer ${sqlite.token}`]],
+    ...(postgres
+      ? [
+          ['slipway /healthz (postgres)', `${postgres.url}/healthz`, []],
+          [
+            'slipway whoami with an API token (postgres)',
+            `${postgres.url}/api/management/v1/auth/whoami`,
+            [`Authorization: Bearer ${postgres.token}`],
+          ],
+        ]
+      : []),
   ];
   const results = new Map(targets.map(([name]) => [name, []]));
   for (let run = 1; run <= RUNS; run++) {
@@ -147,8 +178,13 @@ async function main() {
       `${s.name.padEnd(42)} ${s.rps.toFixed(0).padStart(8)} ${(s.rps / baseRps).toFixed(2).padStart(6)} ${s.p99.toFixed(2).padStart(8)} ${(s.p99 / baseP99).toFixed(2).padStart(6)}\n`,
     );
   }
-  const auth = summary[2].rps / summary[1].rps;
-  process.stdout.write(`\nauthentication cost: the token route serves ${(auth * 100).toFixed(0)}% of /healthz's requests/s\n`);
+  for (let i = 1; i + 1 < summary.length; i += 2) {
+    const auth = summary[i + 1].rps / summary[i].rps;
+    process.stdout.write(
+      `\nauthentication cost (${summary[i].name.slice(summary[i].name.lastIndexOf('(') + 1, -1)}): the token route serves ${(auth * 100).toFixed(0)}% of /healthz's requests/s`,
+    );
+  }
+  process.stdout.write('\n');
 }
 
 main()

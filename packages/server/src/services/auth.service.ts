@@ -126,7 +126,15 @@ export class AuthService {
     throw new SlipwayError('SLW_AUTH_REQUIRED', 'a valid session or API token is required');
   }
 
-  async logout(secret: string): Promise<void> {
+  async logout(secret: string, principal: Principal, sourceIp: string): Promise<void> {
     await this.deps.sessions.revoke(hashSecret(secret), this.deps.now().toISOString());
+    await this.deps.audit.append({
+      actorType: principal.kind,
+      actorId: principal.id,
+      sourceIp,
+      action: 'logout',
+      target: principal.name,
+      outcome: 'success',
+    });
   }
 }

@@ -28,7 +28,7 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
   );
 
   app.post('/auth/logout', { config: { permission: 'session.read' } }, async (request, reply) => {
-    if (request.credential) await auth.logout(request.credential);
+    if (request.credential && request.principal) await auth.logout(request.credential, request.principal, request.ip);
     return reply.status(204).header('set-cookie', clearedCookies()).send();
   });
 
