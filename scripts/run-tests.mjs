@@ -30,5 +30,6 @@ if (files.length === 0) {
   console.error('no test files found; did the build run?');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit' });
+// A test that hangs fails after 3 minutes with its name, instead of stalling CI until it is killed.
+const result = spawnSync(process.execPath, ['--test', '--test-timeout=180000', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
