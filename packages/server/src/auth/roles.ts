@@ -1,3 +1,5 @@
+import { SlipwayError } from '@slipway/core';
+
 /**
  * Roles and what each may do: the one permission table. Routes name a permission; the matrix in
  * docs/rbac.md and the role x route test are generated from this table, so they cannot drift.
@@ -14,6 +16,12 @@ export const PERMISSIONS = {
   'session.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
+
+/** The role named by untrusted input, or SLW_ROLE_UNKNOWN naming the valid ones. */
+export function requireRole(value: string): Role {
+  if (!isRole(value)) throw new SlipwayError('SLW_ROLE_UNKNOWN', `role ${JSON.stringify(value)} is not one of ${ROLES.join(', ')}`);
+  return value;
+}
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);

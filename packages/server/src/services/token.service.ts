@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SlipwayError } from '@slipway/core';
-import { isRole } from '../auth/roles.js';
+import { requireRole } from '../auth/roles.js';
 import { hashSecret, newSecret } from '../auth/secrets.js';
 import type { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import type { AuditLog } from './audit-log.service.js';
@@ -19,17 +19,13 @@ export class TokenService {
 
   /** The secret is returned here and only here; the database keeps its hash. */
   async create(ctx: RequestContext, input: { name: string; role: string; expiresAt?: string | undefined }) {
-    if (!isRole(input.role))
-      throw new SlipwayError(
-        'SLW_ROLE_UNKNOWN',
-        `role ${JSON.stringify(input.role)} is not one of admin, release-manager, operator, ci, viewer`,
-      );
+    const role = requireRole(input.role);
     const at = this.now().toISOString();
     const secret = newSecret('t');
     const row = {
       id: randomUUID(),
       name: input.name,
-      role: input.role,
+      role,
       tokenHash: hashSecret(secret),
       createdBy: ctx.principal.id,
       createdAt: at,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SlipwayError } from '@slipway/core';
-import { isRole } from '../auth/roles.js';
+import { requireRole } from '../auth/roles.js';
 import type { SessionRepository } from '../repositories/session.repository.js';
 import type { UserRepository } from '../repositories/user.repository.js';
 import type { AuditLog } from './audit-log.service.js';
@@ -16,12 +16,6 @@ function actor(ctx: RequestContext) {
   return { actorType: ctx.principal.kind, actorId: ctx.principal.id, sourceIp: ctx.sourceIp } as const;
 }
 
-function roleOf(role: string) {
-  if (!isRole(role))
-    throw new SlipwayError('SLW_ROLE_UNKNOWN', `role ${JSON.stringify(role)} is not one of admin, release-manager, operator, ci, viewer`);
-  return role;
-}
-
 export class UserService {
   constructor(
     private readonly users: UserRepository,
@@ -35,7 +29,7 @@ export class UserService {
   }
 
   async create(ctx: RequestContext, input: { username: string; password: string; role: string }) {
-    const role = roleOf(input.role);
+    const role = requireRole(input.role);
     if (await this.users.findByUsername(input.username)) throw new SlipwayError('SLW_USER_EXISTS', `user ${input.username} exists already`);
     const at = this.now().toISOString();
     const user = {
@@ -53,7 +47,7 @@ export class UserService {
   }
 
   async setRole(ctx: RequestContext, username: string, newRole: string) {
-    const role = roleOf(newRole);
+    const role = requireRole(newRole);
     const user = await this.require(username);
     await this.users.update(user.id, { role, updatedAt: this.now().toISOString() });
     await this.audit.append({
