@@ -59,7 +59,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
     } else logger.info({ certFile: config.tls.certFile }, 'TLS from the configured certificate');
   }
 
-  const { db, kind, location } = createDatabase(config);
+  const { db, kind, location, poolStats } = createDatabase(config);
   try {
     const applied = await migrateToLatest(db);
     logger.info({ database: kind, location, applied }, 'database ready');
@@ -77,7 +77,15 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
         'created the first user, admin',
       );
     }
-    const { app } = await buildApp({ db, databaseKind: kind, logger, version, tls: tls ? { key: tls.key, cert: tls.cert } : null, now });
+    const { app } = await buildApp({
+      db,
+      databaseKind: kind,
+      poolStats,
+      logger,
+      version,
+      tls: tls ? { key: tls.key, cert: tls.cert } : null,
+      now,
+    });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });
     const address = app.server.address();

@@ -62,6 +62,7 @@ describe('slipway server on SQLite with the local CA', () => {
     const { status, body } = await get(`${server.url}/metrics`, ca);
     assert.equal(status, 200);
     assert.match(body, /slipway_build_info\{version="0\.1\.0",database="sqlite"/);
+    assert.match(body, /^slipway_db_pool_connections\{state="total"\} 1$/m);
     assert.match(body, /slipway_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
   });
 

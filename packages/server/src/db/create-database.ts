@@ -3,6 +3,7 @@ import { CamelCasePlugin, Kysely } from 'kysely';
 import type { ServerConfig } from '../config/server-config.js';
 import { postgresDialect } from './dialects/postgres/postgres-dialect.js';
 import { sqliteDialect } from './dialects/sqlite/sqlite-dialect.js';
+import type { PoolStatsSource } from './pool-stats.js';
 import type { Database } from './schema.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -12,6 +13,7 @@ export interface OpenedDatabase {
   readonly kind: DatabaseKind;
   /** Where it lives, safe to log (no credentials). */
   readonly location: string;
+  readonly poolStats: PoolStatsSource;
 }
 
 export const SQLITE_FILE = 'slipway.sqlite';
@@ -20,11 +22,11 @@ export const SQLITE_FILE = 'slipway.sqlite';
 export function createDatabase(config: Readonly<ServerConfig>): OpenedDatabase {
   const plugins = [new CamelCasePlugin()];
   if (config.database.url !== '') {
-    const dialect = postgresDialect({ url: config.database.url, poolSize: config.database.poolSize });
+    const { dialect, poolStats } = postgresDialect({ url: config.database.url, poolSize: config.database.poolSize });
     const url = new URL(config.database.url);
-    return { db: new Kysely<Database>({ dialect, plugins }), kind: 'postgres', location: `${url.host}${url.pathname}` };
+    return { db: new Kysely<Database>({ dialect, plugins }), kind: 'postgres', location: `${url.host}${url.pathname}`, poolStats };
   }
   const file = join(config.dataDir, SQLITE_FILE);
-  const dialect = sqliteDialect({ file, busyTimeoutMs: config.database.busyTimeoutMs });
-  return { db: new Kysely<Database>({ dialect, plugins }), kind: 'sqlite', location: file };
+  const { dialect, poolStats } = sqliteDialect({ file, busyTimeoutMs: config.database.busyTimeoutMs });
+  return { db: new Kysely<Database>({ dialect, plugins }), kind: 'sqlite', location: file, poolStats };
 }

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { PoolStatsSource } from '../db/pool-stats.js';
 import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
@@ -21,6 +22,7 @@ import { registerMetrics } from './metrics.js';
 export interface AppOptions {
   readonly db: Kysely<Database>;
   readonly databaseKind: string;
+  readonly poolStats: PoolStatsSource;
   readonly logger: Logger;
   readonly version: string;
   /** TLS key and certificate; null only behind a TLS-terminating proxy (tls.behindProxy). */
@@ -69,7 +71,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  const registry = registerMetrics(app, { version: options.version, database: options.databaseKind });
+  const registry = registerMetrics(app, { version: options.version, database: options.databaseKind }, options.poolStats);
   await app.register(healthRoutes, { db: options.db, metrics: () => registry.metrics() });
   const now = options.now ?? (() => new Date());
   const auditEntries = new AuditRepository(options.db);

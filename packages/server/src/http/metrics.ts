@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolStatsSource } from '../db/pool-stats.js';
 
-/** Prometheus metrics: process defaults, build info, and requests by route, method and status. */
-export function registerMetrics(app: FastifyInstance, build: { version: string; database: string }): Registry {
+/** Prometheus metrics: process defaults, build info, database pool, and requests by route, method and status. */
+export function registerMetrics(app: FastifyInstance, build: { version: string; database: string }, poolStats: PoolStatsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'slipway_' });
   new Gauge({
@@ -11,6 +12,19 @@ export function registerMetrics(app: FastifyInstance, build: { version: string; 
     labelNames: ['version', 'database', 'node'],
     registers: [registry],
   }).set({ version: build.version, database: build.database, node: process.version }, 1);
+  new Gauge({
+    name: 'slipway_db_pool_connections',
+    help: 'Database connections by state: total (open), idle, waiting (queries queued for a connection)',
+    labelNames: ['state'],
+    registers: [registry],
+    // Sampled at scrape time, so the figure is current rather than as of the last request.
+    collect() {
+      const stats = poolStats();
+      this.set({ state: 'total' }, stats.total);
+      if (stats.idle !== undefined) this.set({ state: 'idle' }, stats.idle);
+      if (stats.waiting !== undefined) this.set({ state: 'waiting' }, stats.waiting);
+    },
+  });
   const requests = new Counter({
     name: 'slipway_http_requests_total',
     help: 'HTTP requests by route, method and status',

@@ -21,12 +21,20 @@ export interface TestApp {
 
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
 export async function testApp(target: TestDatabase): Promise<TestApp> {
-  const { db, kind } = createDatabase(target.config);
+  const { db, kind, poolStats } = createDatabase(target.config);
   await migrateToLatest(db);
   await ensureFirstAdmin(new UserRepository(db), { dataDir: target.config.dataDir, password: ADMIN_PASSWORD, now: new Date() });
   let offset = 0;
   const throttle = new LoginThrottle(() => Date.now() + offset);
-  const { app, routes } = await buildApp({ db, databaseKind: kind, logger: createLogger('silent'), version: 'test', tls: null, throttle });
+  const { app, routes } = await buildApp({
+    db,
+    databaseKind: kind,
+    poolStats,
+    logger: createLogger('silent'),
+    version: 'test',
+    tls: null,
+    throttle,
+  });
   await app.ready();
   return {
     app,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { SlipwayError } from '@slipway/core';
 import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, SqliteDialect } from 'kysely';
+import type { PoolStatsSource } from '../../pool-stats.js';
 
 export interface SqliteOptions {
   readonly file: string;
@@ -14,8 +15,9 @@ export interface SqliteOptions {
  * a busy timeout instead of instant SQLITE_BUSY, and synchronous=FULL so a committed change
  * survives a crash or power loss, not only a killed process.
  */
-export function sqliteDialect(options: SqliteOptions): Dialect {
-  return new SqliteDialect({
+export function sqliteDialect(options: SqliteOptions): { dialect: Dialect; poolStats: PoolStatsSource } {
+  let opened = false;
+  const dialect = new SqliteDialect({
     database: async () => {
       try {
         mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
@@ -24,10 +26,13 @@ export function sqliteDialect(options: SqliteOptions): Dialect {
         db.pragma('foreign_keys = ON');
         db.pragma('synchronous = FULL');
         db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+        opened = true;
         return db;
       } catch (err) {
         throw new SlipwayError('SLW_DB_UNAVAILABLE', `cannot open SQLite database ${options.file}`, { cause: err });
       }
     },
   });
+  // Kysely serialises every query over one better-sqlite3 connection: there is no pool to watch.
+  return { dialect, poolStats: () => ({ total: opened ? 1 : 0 }) };
 }
