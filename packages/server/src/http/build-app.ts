@@ -52,6 +52,8 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     // Bodies are small JSON documents; artifacts will stream through their own route (issue 5).
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // One log line per request (below), not Fastify's two: logging was a tenth of a request's CPU.
+    disableRequestLogging: true,
     // Unknown body fields are errors, not silently dropped (Fastify's default strips them).
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -61,6 +63,12 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url, permission: route.config?.permission });
   });
   app.setErrorHandler(errorHandler);
+  app.addHook('onRequest', async (request) => {
+    request.log.debug({ req: request }, 'incoming request');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  });
   // OpenAPI 3 generated from the route schemas (registered first, so it sees every route).
   await app.register(swagger, {
     openapi: {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared-query.js';
 import type { ApiTokenTable, Database } from '../db/schema.js';
 
 export type ApiTokenRow = ApiTokenTable;
@@ -6,14 +7,19 @@ export type ApiTokenRow = ApiTokenTable;
 export type ApiTokenListing = Omit<ApiTokenRow, 'tokenHash'>;
 
 export class ApiTokenRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Read on every request a token makes. */
+  private readonly selectByHash;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.selectByHash = preparedQuery(db, (db, tokenHash) => db.selectFrom('apiToken').selectAll().where('tokenHash', '=', tokenHash));
+  }
 
   async insert(row: ApiTokenRow): Promise<void> {
     await this.db.insertInto('apiToken').values(row).execute();
   }
 
   async findByHash(tokenHash: string): Promise<ApiTokenRow | undefined> {
-    return this.db.selectFrom('apiToken').selectAll().where('tokenHash', '=', tokenHash).executeTakeFirst();
+    return (await this.selectByHash(tokenHash))[0];
   }
 
   async list(): Promise<ApiTokenListing[]> {

@@ -92,14 +92,8 @@ export class AuthService {
     const at = now.toISOString();
     const hash = hashSecret(secret);
     if (secret.startsWith('slw_s_')) {
-      const found = await this.deps.sessions.findWithUser(hash);
-      if (
-        found &&
-        found.session.revokedAt === null &&
-        found.session.expiresAt > at &&
-        found.user.disabledAt === null &&
-        isRole(found.user.role)
-      ) {
+      const found = await this.deps.sessions.findLive(hash);
+      if (found && found.revokedAt === null && found.expiresAt > at && found.user.disabledAt === null && isRole(found.user.role)) {
         return { kind: 'user', id: found.user.id, name: found.user.username, role: found.user.role };
       }
     } else if (secret.startsWith('slw_t_')) {

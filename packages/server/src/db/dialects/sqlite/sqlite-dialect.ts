@@ -4,6 +4,7 @@ import { SlipwayError } from '@slipway/core';
 import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, SqliteDialect } from 'kysely';
 import type { PoolStatsSource } from '../../pool-stats.js';
+import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteOptions {
   readonly file: string;
@@ -27,7 +28,7 @@ export function sqliteDialect(options: SqliteOptions): { dialect: Dialect; poolS
         db.pragma('synchronous = FULL');
         db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
         opened = true;
-        return db;
+        return withStatementCache(db);
       } catch (err) {
         throw new SlipwayError('SLW_DB_UNAVAILABLE', `cannot open SQLite database ${options.file}`, { cause: err });
       }
