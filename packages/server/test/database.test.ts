@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { createDatabase, migrateToLatest, migrationsPending } from '../src/index.js';
 import { UserRepository } from '../src/repositories/user.repository.js';
-import { DIALECTS, type TestDatabase } from './support/databases.js';
+import { DIALECTS, postgresDatabase, type TestDatabase } from './support/databases.js';
 
 for (const [name, make] of DIALECTS) {
   describe(`database on ${name}`, () => {
@@ -75,5 +75,25 @@ test('an unreachable PostgreSQL is SLW_DB_UNAVAILABLE, not a crash', async () =>
     await assert.rejects(migrateToLatest(db), { code: 'SLW_DB_UNAVAILABLE' });
   } finally {
     await db.destroy();
+  }
+});
+
+test('migrates its own PostgreSQL schema when another schema of the database already holds Slipway tables', async (t) => {
+  const first = await postgresDatabase();
+  const second = await postgresDatabase();
+  if (!first || !second) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+  const a = createDatabase(first.config).db;
+  const b = createDatabase(second.config).db;
+  try {
+    await migrateToLatest(a);
+    assert.deepEqual(await migrateToLatest(b), ['0001-users', '0002-audit', '0003-sessions-and-tokens']);
+    assert.equal(await migrationsPending(b), 0);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(b);
+    assert.equal(rows[0]?.n, 3);
+  } finally {
+    await a.destroy();
+    await b.destroy();
+    await first.cleanup();
+    await second.cleanup();
   }
 });

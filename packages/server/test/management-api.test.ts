@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { RouteOptions } from 'fastify';
 import { PERMISSIONS, ROLES } from '../src/auth/roles.js';
+import { requireAuditAction } from '../src/http/management-api/failed-change-audit.js';
 import { ADMIN_PASSWORD, API, bearer, login, type TestApp, testApp } from './support/app.js';
 import { DIALECTS, sqliteDatabase, type TestDatabase } from './support/databases.js';
 
@@ -147,6 +149,74 @@ describe('management API authorization', () => {
     }
   });
 
+  test('every route that changes state names its audit action, and one that does not stops the server from starting', () => {
+    const changes = t.routes.filter((r) => r.url.startsWith(API) && !['GET', 'HEAD'].includes(r.method));
+    assert.ok(changes.length >= 7);
+    for (const route of changes) assert.match(route.audit ?? '', /^[a-z]+(\.[a-z-]+)?$/, `${route.method} ${route.url}`);
+    const unaudited = { method: 'DELETE', url: `${API}/things/:id`, config: { permission: 'users.write' } } as unknown as RouteOptions;
+    assert.throws(() => requireAuditAction(unaudited), /changes state but names no audit action/);
+    assert.doesNotThrow(() => requireAuditAction({ ...unaudited, method: 'GET' } as RouteOptions));
+  });
+
+  test('a change that fails is audited with its actor, route, status and error code before the reply', async () => {
+    const viewerToken = roleTokens.get('viewer') as string;
+    const admin = await t.db.selectFrom('user').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow();
+    const failures = async () =>
+      (await t.db.selectFrom('auditEntry').selectAll().where('outcome', '=', 'failure').orderBy('seq').execute()).map((e) => ({
+        actorId: e.actorId,
+        action: e.action,
+        target: e.target,
+        details: JSON.parse(e.details ?? '{}'),
+      }));
+    const before = (await failures()).length;
+    const duplicate = await t.app.inject({
+      method: 'POST',
+      url: `${API}/users`,
+      headers: bearer(adminToken),
+      payload: { username: 'admin', password: 'a long enough password', role: 'viewer' },
+    });
+    const invalid = await t.app.inject({
+      method: 'PUT',
+      url: `${API}/users/admin/role`,
+      headers: bearer(adminToken),
+      payload: { role: 42 },
+    });
+    const missing = await t.app.inject({
+      method: 'DELETE',
+      url: `${API}/tokens/00000000-0000-4000-8000-000000000000`,
+      headers: bearer(adminToken),
+    });
+    // Refused by the auth hook: audited as access.denied, not twice.
+    const forbidden = await t.app.inject({
+      method: 'POST',
+      url: `${API}/users/admin/disable`,
+      headers: bearer(viewerToken),
+    });
+    assert.equal(forbidden.statusCode, 403);
+    const code = (r: { json(): unknown }) => (r.json() as { error: { code: string } }).error.code;
+    assert.deepEqual((await failures()).slice(before), [
+      {
+        actorId: admin.id,
+        action: 'user.create',
+        target: `POST ${API}/users`,
+        details: { status: duplicate.statusCode, code: code(duplicate) },
+      },
+      {
+        actorId: admin.id,
+        action: 'user.set-role',
+        target: `PUT ${API}/users/:username/role`,
+        details: { status: 400, code: code(invalid) },
+      },
+      {
+        actorId: admin.id,
+        action: 'token.revoke',
+        target: `DELETE ${API}/tokens/:id`,
+        details: { status: missing.statusCode, code: code(missing) },
+      },
+    ]);
+    assert.ok(duplicate.statusCode >= 400 && missing.statusCode >= 400);
+  });
+
   test('brute-forced logins are throttled, even with the right password, and the error never says whether the user exists', async () => {
     const wrong = (username: string) =>
       t.app.inject({ method: 'POST', url: `${API}/auth/login`, payload: { username, password: 'wrong' }, remoteAddress: '10.9.9.9' });
@@ -171,6 +241,45 @@ describe('management API authorization', () => {
       remoteAddress: '10.9.9.9',
     });
     assert.equal(later.statusCode, 200, later.body);
+  });
+
+  test('security events carry a severity: token use after revocation, failed logins past the free ones, role changes', async () => {
+    const events = async (action: string) =>
+      (await t.db.selectFrom('auditEntry').select(['details']).where('action', '=', action).orderBy('seq').execute()).map(
+        (e) => (JSON.parse(e.details ?? '{}') as { severity?: string }).severity,
+      );
+    const token = await tokenFor(t, adminToken, 'viewer');
+    const id = ((await t.app.inject({ url: `${API}/tokens`, headers: bearer(adminToken) })).json() as { id: string; revokedAt: null }[])
+      .filter((x) => x.revokedAt === null)
+      .at(-1)?.id as string;
+    await t.app.inject({ method: 'DELETE', url: `${API}/tokens/${id}`, headers: bearer(adminToken) });
+    assert.equal((await t.app.inject({ url: `${API}/auth/whoami`, headers: bearer(token) })).statusCode, 401);
+    assert.equal((await events('token.used-after-revocation')).at(-1), 'critical');
+    assert.equal((await events('token.revoke')).at(-1), 'warning');
+
+    // Seven failures, each after the previous lock-out ends (15 min at most) but within the hour that keeps the count.
+    for (let i = 0; i < 7; i++) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `${API}/auth/login`,
+        payload: { username: 'severity-probe', password: 'wrong password' },
+        remoteAddress: '10.7.7.7',
+      });
+      assert.equal(response.statusCode, 401, response.body);
+      t.advance(16 * 60_000);
+    }
+    const failed = await events('login.failed');
+    assert.deepEqual(failed.slice(-2), ['warning', 'warning'], 'repeated failures escalate');
+    assert.ok(failed.includes('info'), 'the first failures are only information');
+
+    await t.app.inject({
+      method: 'POST',
+      url: `${API}/users`,
+      headers: bearer(adminToken),
+      payload: { username: 'promoted', password: 'a long enough password', role: 'viewer' },
+    });
+    await t.app.inject({ method: 'PUT', url: `${API}/users/promoted/role`, headers: bearer(adminToken), payload: { role: 'admin' } });
+    assert.equal((await events('user.set-role')).at(-1), 'warning');
   });
 
   test('every change and login lands in an audit chain that verifies', async () => {

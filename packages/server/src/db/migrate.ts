@@ -1,10 +1,16 @@
 import { SlipwayError } from '@slipway/core';
 import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
+import { migrationSchema } from './dialects/postgres/migration-schema.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
 
-function migrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
+async function migrator(db: Kysely<Database>): Promise<Migrator> {
+  const schema = await migrationSchema(db as Kysely<unknown>);
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
 }
 
 /**
@@ -21,7 +27,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<readonly st
   }
   let result: MigrationResultSet;
   try {
-    result = await migrator(db).migrateToLatest();
+    result = await (await migrator(db)).migrateToLatest();
   } catch (err) {
     throw new SlipwayError('SLW_DB_MIGRATION_FAILED', 'migrations could not run', { cause: err });
   }
@@ -40,6 +46,6 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<readonly st
 
 /** For /readyz: every migration the code knows has run. */
 export async function migrationsPending(db: Kysely<Database>): Promise<number> {
-  const migrations = await migrator(db).getMigrations();
+  const migrations = await (await migrator(db)).getMigrations();
   return migrations.filter((m) => m.executedAt === undefined).length;
 }

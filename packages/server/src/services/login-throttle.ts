@@ -34,7 +34,9 @@ export class LoginThrottle {
     this.prune(t);
     let count = 0;
     for (const key of [`u:${username}`, `ip:${ip}`]) {
-      const entry = this.failures.get(key) ?? { count: 0, lockedUntil: 0, last: t };
+      const known = this.failures.get(key);
+      // A quiet hour starts the count afresh: a year of occasional typos is not an attack.
+      const entry = known && t - known.last <= FORGET_AFTER_MS ? known : { count: 0, lockedUntil: 0, last: t };
       entry.count++;
       entry.last = t;
       if (entry.count > FREE_FAILURES) entry.lockedUntil = t + Math.min(MAX_LOCK_MS, BASE_LOCK_MS * 2 ** (entry.count - FREE_FAILURES - 1));

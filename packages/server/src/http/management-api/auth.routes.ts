@@ -9,7 +9,7 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
   app.post(
     '/auth/login',
     {
-      config: { permission: 'public' },
+      config: { permission: 'public', audit: 'login' },
       schema: {
         security: [],
         body: Type.Object(
@@ -27,7 +27,7 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
     },
   );
 
-  app.post('/auth/logout', { config: { permission: 'session.read' } }, async (request, reply) => {
+  app.post('/auth/logout', { config: { permission: 'session.read', audit: 'logout' } }, async (request, reply) => {
     if (request.credential && request.principal) await auth.logout(request.credential, request.principal, request.ip);
     return reply.status(204).header('set-cookie', clearedCookies()).send();
   });

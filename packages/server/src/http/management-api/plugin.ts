@@ -7,6 +7,7 @@ import type { UserService } from '../../services/user.service.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { authHook } from './auth-hook.js';
+import { auditFailedChange, requireAuditAction } from './failed-change-audit.js';
 import { tokenRoutes } from './tokens.routes.js';
 import { userRoutes } from './users.routes.js';
 
@@ -20,9 +21,14 @@ export interface ManagementServices {
   readonly auditEntries: AuditRepository;
 }
 
-/** The management API: one encapsulated plugin whose hook authenticates and authorizes every route. */
+/**
+ * The management API: one encapsulated plugin whose hooks authenticate and authorize every route
+ * and audit every change that fails (the services audit those that succeed).
+ */
 export async function managementApi(app: FastifyInstance, services: ManagementServices) {
+  app.addHook('onRoute', requireAuditAction);
   app.addHook('onRequest', authHook(services.auth, services.audit));
+  app.addHook('onSend', auditFailedChange(services.audit));
   await app.register(authRoutes, { auth: services.auth });
   await app.register(userRoutes, { users: services.users });
   await app.register(tokenRoutes, { tokens: services.tokens });

@@ -12,7 +12,7 @@ export async function tokenRoutes(app: FastifyInstance, { tokens }: { tokens: To
   app.post(
     '/tokens',
     {
-      config: { permission: 'tokens.write' },
+      config: { permission: 'tokens.write', audit: 'token.create' },
       schema: {
         body: Type.Object(
           {
@@ -32,7 +32,7 @@ export async function tokenRoutes(app: FastifyInstance, { tokens }: { tokens: To
   app.delete(
     '/tokens/:id',
     {
-      config: { permission: 'tokens.write' },
+      config: { permission: 'tokens.write', audit: 'token.revoke' },
       schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }) },
     },
     async (request, reply) => {

@@ -19,7 +19,7 @@ export async function userRoutes(app: FastifyInstance, { users }: { users: UserS
   app.post(
     '/users',
     {
-      config: { permission: 'users.write' },
+      config: { permission: 'users.write', audit: 'user.create' },
       schema: {
         body: Type.Object(
           { username: Username, password: Type.String({ minLength: 12, maxLength: 1024 }), role: RoleName },
@@ -35,7 +35,7 @@ export async function userRoutes(app: FastifyInstance, { users }: { users: UserS
   app.put(
     '/users/:username/role',
     {
-      config: { permission: 'users.write' },
+      config: { permission: 'users.write', audit: 'user.set-role' },
       schema: { params: ByName, body: Type.Object({ role: RoleName }, { additionalProperties: false }) },
     },
     async (request, reply) => {
@@ -44,8 +44,12 @@ export async function userRoutes(app: FastifyInstance, { users }: { users: UserS
     },
   );
 
-  app.post('/users/:username/disable', { config: { permission: 'users.write' }, schema: { params: ByName } }, async (request, reply) => {
-    await users.disable(contextOf(request), (request.params as { username: string }).username);
-    return reply.status(204).send();
-  });
+  app.post(
+    '/users/:username/disable',
+    { config: { permission: 'users.write', audit: 'user.disable' }, schema: { params: ByName } },
+    async (request, reply) => {
+      await users.disable(contextOf(request), (request.params as { username: string }).username);
+      return reply.status(204).send();
+    },
+  );
 }
