@@ -10,6 +10,8 @@ export * from './crypto/key-policy.js';
 export * from './crypto/keys.js';
 export * from './crypto/pae.js';
 export * from './crypto/signature.js';
+export * from './device/auth-request.js';
+export * from './device/identity.js';
 export * from './errors/error-codes.js';
 export * from './errors/slipway-error.js';
 export * from './io/atomic-file.js';

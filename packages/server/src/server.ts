@@ -13,6 +13,7 @@ import { AuditRepository } from './repositories/audit.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 import { AuditLog } from './services/audit-log.service.js';
 import { ensureFirstAdmin } from './services/first-admin.service.js';
+import { loadCertificates } from './tls/load-certificates.js';
 import { ensureTls } from './tls/local-ca.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -77,6 +78,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
         'created the first user, admin',
       );
     }
+    const manufacturingCas = await loadCertificates(config.devices.manufacturingCaFiles, 'manufacturing CA');
     const { app } = await buildApp({
       db,
       databaseKind: kind,
@@ -85,6 +87,8 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       version,
       tls: tls ? { key: tls.key, cert: tls.cert } : null,
       now,
+      devices: config.devices,
+      manufacturingCas,
     });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });

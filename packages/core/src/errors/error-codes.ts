@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   SLW_DB_NEWER_THAN_CODE: code(500, false, 'The database was migrated by a newer Slipway; refusing to start with older code.'),
   SLW_DB_MIGRATION_FAILED: code(500, false, 'A database migration failed; the database is left at the last complete migration.'),
 
+  SLW_HTTP_NOT_FOUND: code(404, false, 'No route has this method and path.'),
   SLW_AUTH_REQUIRED: code(401, false, 'The request carries no valid session or API token (missing, expired, revoked or disabled).'),
   SLW_AUTH_INVALID_CREDENTIALS: code(401, false, 'Wrong user name or password; the message never says which.'),
   SLW_AUTH_FORBIDDEN: code(403, false, "The caller's role does not allow this request."),
@@ -87,6 +88,38 @@ export const ERROR_CODES = {
   SLW_USER_NOT_FOUND: code(404, false, 'No user has this name.'),
   SLW_TOKEN_NOT_FOUND: code(404, false, 'No active API token has this id.'),
   SLW_ROLE_UNKNOWN: code(400, false, 'The role is not one of admin, release-manager, operator, ci, viewer.'),
+
+  SLW_DEVICE_IDENTITY_INVALID: code(
+    400,
+    false,
+    'The identity attributes are malformed, missing one the fleet uses, or carry one it does not.',
+  ),
+  SLW_DEVICE_AUTH_INVALID: code(
+    401,
+    false,
+    'The device authentication request does not verify (bad signature, unknown key for a known identity, malformed).',
+  ),
+  SLW_DEVICE_AUTH_STALE: code(401, true, 'The device request timestamp is too far from the server clock.'),
+  SLW_DEVICE_AUTH_REPLAY: code(401, false, 'The device request nonce was used before: a replayed request.'),
+  SLW_DEVICE_KEY_REFUSED: code(400, false, "The device key is not allowed by the server's device key policy."),
+  SLW_DEVICE_PENDING: code(401, true, 'The device is known but waits for admission; retry after the hinted delay.'),
+  SLW_DEVICE_REJECTED: code(401, false, 'The device was rejected by an operator and may not authenticate.'),
+  SLW_DEVICE_RATE_LIMITED: code(429, true, 'Too many failed device requests from this address or for this identity; wait and retry.'),
+  SLW_DEVICE_TOKEN_INVALID: code(
+    401,
+    true,
+    'The device token is missing, expired, or its device is no longer accepted; authenticate again.',
+  ),
+  SLW_DEVICE_NOT_FOUND: code(404, false, 'No device has this id.'),
+  SLW_DEVICE_STATE: code(409, false, "The admission transition is not allowed from the device's current status."),
+  SLW_DEVICE_KEY_IN_USE: code(409, false, 'The public key already belongs to another device identity.'),
+  SLW_DEVICE_ADMISSION_FULL: code(
+    503,
+    true,
+    'Too many devices wait for admission; new unknown devices are refused until some are decided.',
+  ),
+  SLW_DEVICE_INVENTORY_INVALID: code(400, false, 'The inventory report is malformed or too large.'),
+  SLW_DEVICE_MANIFEST_INVALID: code(400, false, 'A preauthorization manifest is malformed; the message names the entry.'),
 
   SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
   SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),

@@ -14,6 +14,10 @@ export const PERMISSIONS = {
   'tokens.write': ['admin'],
   'audit.read': ['admin'],
   'session.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+  'devices.read': ['admin', 'release-manager', 'operator', 'viewer'],
+  'devices.admit': ['admin', 'operator'],
+  'groups.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+  'groups.write': ['admin', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

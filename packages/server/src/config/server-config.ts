@@ -45,6 +45,40 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    devices: Type.Object(
+      {
+        /** The attributes a device identity consists of; a device must send exactly these. */
+        identityAttributes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$' }), {
+          default: ['serial'],
+          minItems: 1,
+          maxItems: 16,
+          uniqueItems: true,
+        }),
+        /** Device key types allowed; the policy can only be narrowed from the built-in one. */
+        keyTypes: Type.Array(Type.Union([Type.Literal('ecdsa-p256'), Type.Literal('ed25519'), Type.Literal('rsa')]), {
+          default: ['ecdsa-p256', 'ed25519', 'rsa'],
+          minItems: 1,
+          uniqueItems: true,
+        }),
+        /** Smallest RSA modulus accepted; never below 3072. */
+        rsaMinBits: Type.Integer({ default: 3072, minimum: 3072, maximum: 4096 }),
+        /** Lifetime of a device token (JWT); a device re-authenticates when it expires. */
+        tokenLifetimeSeconds: Type.Integer({ default: 3600, minimum: 60, maximum: 86_400 }),
+        /** How far a device request's timestamp may be from the server clock. */
+        maxClockSkewSeconds: Type.Integer({ default: 300, minimum: 30, maximum: 3600 }),
+        /** The retry hint a pending device gets. */
+        pendingRetrySeconds: Type.Integer({ default: 300, minimum: 5, maximum: 86_400 }),
+        /** New unknown devices are refused while this many wait for admission. */
+        maxPending: Type.Integer({ default: 10_000, minimum: 1, maximum: 10_000_000 }),
+        /** Failed device requests allowed per source address before 429s, refilled per minute. */
+        failuresPerAddress: Type.Integer({ default: 30, minimum: 1, maximum: 100_000 }),
+        /** Failed device requests allowed per identity before 429s, refilled per minute. */
+        failuresPerIdentity: Type.Integer({ default: 5, minimum: 1, maximum: 10_000 }),
+        /** PEM CA certificates; a device certificate issued by one of them is admitted at first contact. */
+        manufacturingCaFiles: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { default: [], maxItems: 32 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** How long a SIGTERM waits for requests in flight before closing anyway. */
     shutdownGraceSeconds: Type.Integer({ default: 10, minimum: 0, maximum: 600 }),
   },

@@ -50,9 +50,84 @@ export interface ApiTokenTable {
   lastUsedAt: string | null;
 }
 
+export type DeviceStatus = 'pending' | 'accepted' | 'rejected' | 'decommissioned' | 'preauthorized';
+
+export interface DeviceTable {
+  id: string;
+  /** Canonical JSON of the identity attributes. */
+  identity: string;
+  status: DeviceStatus;
+  /** Who made the last status change: a user or token id, or `preauthorized`, `manufacturing-ca`, `device`. */
+  statusBy: string;
+  createdAt: string;
+  updatedAt: string;
+  lastAuthAt: string | null;
+  deviceType: string | null;
+  /** Canonical JSON of the last inventory report. */
+  inventory: string | null;
+  inventoryAt: string | null;
+}
+
+export interface DeviceKeyTable {
+  keyId: string;
+  deviceId: string;
+  publicKey: string;
+  state: 'active' | 'next';
+  createdAt: string;
+}
+
+export interface DeviceAttributeTable {
+  deviceId: string;
+  scope: 'identity' | 'inventory';
+  name: string;
+  value: string;
+}
+
+export interface DeviceNonceTable {
+  nonce: string;
+  expiresAt: string;
+}
+
+export interface DeviceAuthEventTable {
+  id: string;
+  deviceId: string;
+  at: string;
+  sourceIp: string | null;
+  keyId: string | null;
+  outcome: string;
+  reason: string | null;
+}
+
+export interface ServerSecretTable {
+  name: string;
+  value: string;
+  createdAt: string;
+}
+
+export interface DeviceGroupTable {
+  id: string;
+  name: string;
+  filter: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface DeviceGroupMemberTable {
+  groupId: string;
+  deviceId: string;
+}
+
 export interface Database {
   user: UserTable;
   auditEntry: AuditEntryTable;
   session: SessionTable;
   apiToken: ApiTokenTable;
+  device: DeviceTable;
+  deviceKey: DeviceKeyTable;
+  deviceAttribute: DeviceAttributeTable;
+  deviceNonce: DeviceNonceTable;
+  deviceAuthEvent: DeviceAuthEventTable;
+  serverSecret: ServerSecretTable;
+  deviceGroup: DeviceGroupTable;
+  deviceGroupMember: DeviceGroupMemberTable;
 }

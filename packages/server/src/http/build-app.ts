@@ -1,19 +1,29 @@
+import type { X509Certificate } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { Value } from '@sinclair/typebox/value';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { type ServerConfig, ServerConfigSchema } from '../config/server-config.js';
 import type { PoolStatsSource } from '../db/pool-stats.js';
 import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
+import { DeviceRepository } from '../repositories/device.repository.js';
+import { ServerSecretRepository } from '../repositories/server-secret.repository.js';
 import { SessionRepository } from '../repositories/session.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
 import { AuditLog } from '../services/audit-log.service.js';
 import { AuthService } from '../services/auth.service.js';
+import { DeviceService } from '../services/device.service.js';
+import { DeviceAuthService } from '../services/device-auth.service.js';
+import { DeviceTokens } from '../services/device-token.js';
+import { FailureLimiter } from '../services/failure-limiter.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { TokenService } from '../services/token.service.js';
 import { UserService } from '../services/user.service.js';
+import { DEVICE_PREFIX, deviceApi } from './device-api/plugin.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
 import { MANAGEMENT_PREFIX, managementApi } from './management-api/plugin.js';
@@ -30,6 +40,10 @@ export interface AppOptions {
   readonly tls: { readonly key: string; readonly cert: string } | null;
   readonly now?: () => Date;
   readonly throttle?: LoginThrottle;
+  /** Device admission and authentication settings; the schema's defaults when absent. */
+  readonly devices?: ServerConfig['devices'];
+  /** CA certificates whose device certificates are admitted at first contact (zero-touch). */
+  readonly manufacturingCas?: readonly X509Certificate[];
 }
 
 export interface RegisteredRoute {
@@ -55,6 +69,9 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     logController: new OneLinePerRequest(),
+    // Errors the router raises before a route runs (a bad URL, an over-long parameter) get the
+    // same coded answer as everything else.
+    frameworkErrors: (error, request, reply) => errorHandler(error as FastifyError, request, reply),
     // Unknown body fields are errors, not silently dropped (Fastify's default strips them).
     ajv: { customOptions: { removeAdditional: false } },
   }) as unknown as FastifyInstance;
@@ -65,6 +82,11 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
       if (method !== 'HEAD') routes.push({ method, url: route.url, permission: route.config?.permission, audit: route.config?.audit });
   });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send({ error: { code: 'SLW_HTTP_NOT_FOUND', message: `no route for ${request.method} ${request.url.slice(0, 200)}` } });
+  });
   // OpenAPI 3 generated from the route schemas (registered first, so it sees every route).
   await app.register(swagger, {
     openapi: {
@@ -84,6 +106,10 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const sessions = new SessionRepository(options.db);
   const tokens = new ApiTokenRepository(options.db);
   const auth = new AuthService({ users, sessions, tokens, audit, throttle: options.throttle ?? new LoginThrottle(), now });
+  const deviceConfig = options.devices ?? defaultDeviceConfig();
+  const devices = new DeviceRepository(options.db);
+  const deviceService = new DeviceService(devices, audit, deviceConfig, now);
+  const deviceTokens = await DeviceTokens.open(new ServerSecretRepository(options.db), deviceConfig.tokenLifetimeSeconds, now());
   await app.register(managementApi, {
     prefix: MANAGEMENT_PREFIX,
     auth,
@@ -91,6 +117,28 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     users: new UserService(users, sessions, audit, now),
     tokens: new TokenService(tokens, audit, now),
     auditEntries,
+    devices: deviceService,
+  });
+  await app.register(deviceApi, {
+    prefix: DEVICE_PREFIX,
+    auth: new DeviceAuthService({
+      devices,
+      tokens: deviceTokens,
+      audit,
+      config: deviceConfig,
+      manufacturingCas: options.manufacturingCas ?? [],
+      byAddress: new FailureLimiter(deviceConfig.failuresPerAddress),
+      byIdentity: new FailureLimiter(deviceConfig.failuresPerIdentity),
+      now,
+    }),
+    tokens: deviceTokens,
+    devices,
+    service: deviceService,
+    now,
   });
   return { app, routes };
+}
+
+function defaultDeviceConfig(): ServerConfig['devices'] {
+  return (Value.Default(ServerConfigSchema, {}) as ServerConfig).devices;
 }

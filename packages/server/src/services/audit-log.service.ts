@@ -5,7 +5,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 const MAX_APPEND_ATTEMPTS = 20;
 const VERIFY_PAGE = 1000;
 
-export type ActorType = 'user' | 'token' | 'system' | 'anonymous';
+export type ActorType = 'user' | 'token' | 'system' | 'anonymous' | 'device';
 export type Outcome = 'success' | 'failure' | 'denied';
 
 export interface AuditEvent {

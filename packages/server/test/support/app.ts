@@ -1,7 +1,8 @@
+import type { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.js';
-import { buildApp, createDatabase, createLogger, migrateToLatest, type RegisteredRoute } from '../../src/index.js';
+import { buildApp, createDatabase, createLogger, migrateToLatest, type RegisteredRoute, type ServerConfig } from '../../src/index.js';
 import { UserRepository } from '../../src/repositories/user.repository.js';
 import { ensureFirstAdmin } from '../../src/services/first-admin.service.js';
 import { LoginThrottle } from '../../src/services/login-throttle.js';
@@ -14,13 +15,19 @@ export interface TestApp {
   readonly app: FastifyInstance;
   readonly routes: readonly RegisteredRoute[];
   readonly db: Kysely<Database>;
-  /** Moves the throttle's clock (login back-off) without sleeping. */
+  /** Moves the app's clock (login back-off, device timestamps and tokens) without sleeping. */
   advance(ms: number): void;
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Device settings over the configured defaults. */
+  readonly devices?: Partial<ServerConfig['devices']>;
+  readonly manufacturingCas?: readonly X509Certificate[];
+}
+
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
-export async function testApp(target: TestDatabase): Promise<TestApp> {
+export async function testApp(target: TestDatabase, options: TestAppOptions = {}): Promise<TestApp> {
   const { db, kind, poolStats } = createDatabase(target.config);
   await migrateToLatest(db);
   await ensureFirstAdmin(new UserRepository(db), { dataDir: target.config.dataDir, password: ADMIN_PASSWORD, now: new Date() });
@@ -34,6 +41,9 @@ export async function testApp(target: TestDatabase): Promise<TestApp> {
     version: 'test',
     tls: null,
     throttle,
+    now: () => new Date(Date.now() + offset),
+    devices: { ...target.config.devices, ...options.devices },
+    manufacturingCas: options.manufacturingCas ?? [],
   });
   await app.ready();
   return {

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001-users.js';
 import * as m0002 from './0002-audit.js';
 import * as m0003 from './0003-sessions-and-tokens.js';
+import * as m0004 from './0004-devices.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-users': m0001,
   '0002-audit': m0002,
   '0003-sessions-and-tokens': m0003,
+  '0004-devices': m0004,
 };

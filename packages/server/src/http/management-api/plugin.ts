@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditRepository } from '../../repositories/audit.repository.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 import type { AuthService } from '../../services/auth.service.js';
+import type { DeviceService } from '../../services/device.service.js';
 import type { TokenService } from '../../services/token.service.js';
 import type { UserService } from '../../services/user.service.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { authHook } from './auth-hook.js';
+import { deviceRoutes } from './devices.routes.js';
 import { auditFailedChange, requireAuditAction } from './failed-change-audit.js';
 import { tokenRoutes } from './tokens.routes.js';
 import { userRoutes } from './users.routes.js';
@@ -19,6 +21,7 @@ export interface ManagementServices {
   readonly users: UserService;
   readonly tokens: TokenService;
   readonly auditEntries: AuditRepository;
+  readonly devices: DeviceService;
 }
 
 /**
@@ -33,4 +36,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(userRoutes, { users: services.users });
   await app.register(tokenRoutes, { tokens: services.tokens });
   await app.register(auditRoutes, { audit: services.audit, entries: services.auditEntries });
+  await app.register(deviceRoutes, { devices: services.devices });
 }

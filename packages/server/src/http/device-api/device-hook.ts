@@ -1,0 +1,36 @@
+import { SlipwayError } from '@slipway/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DeviceRepository } from '../../repositories/device.repository.js';
+import type { DeviceTokens } from '../../services/device-token.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9_.-]{20,4096})$/;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'none' for the one device route that needs no device token: authentication itself. */
+    deviceAuth?: 'none';
+  }
+  interface FastifyRequest {
+    /** The authenticated device (device API only). */
+    deviceId?: string;
+    /** The exact body bytes, for signature checks (device API only). */
+    rawBody?: Buffer;
+  }
+}
+
+/**
+ * Every device route but authentication needs a valid device token whose device is accepted
+ * right now: decommissioning or rejecting a device locks it out on its very next request.
+ */
+export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now: () => Date) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    if (request.routeOptions.config.deviceAuth === 'none') return;
+    const bearer = BEARER.exec(request.headers.authorization ?? '');
+    if (!bearer) throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'a device token is required; authenticate first');
+    const deviceId = await tokens.verify(bearer[1] as string, now());
+    if ((await devices.statusOf(deviceId)) !== 'accepted') {
+      throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'this device is not accepted (any more); authenticate again');
+    }
+    request.deviceId = deviceId;
+  };
+}

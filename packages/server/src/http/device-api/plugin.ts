@@ -1,0 +1,62 @@
+import { DEVICE_SIGNATURE_HEADER, type DeviceAuthRequest, SlipwayError } from '@slipway/core';
+import type { FastifyInstance } from 'fastify';
+import type { DeviceRepository } from '../../repositories/device.repository.js';
+import type { DeviceService } from '../../services/device.service.js';
+import type { DeviceAuthService } from '../../services/device-auth.service.js';
+import { rateLimited } from '../../services/device-auth.service.js';
+import type { DeviceTokens } from '../../services/device-token.js';
+import { deviceHook } from './device-hook.js';
+import { DeviceAuthBody, DeviceSessionBody, InventoryBody, OwnDeviceBody } from './schemas.js';
+
+export const DEVICE_PREFIX = '/api/devices/v1';
+/** Device requests are small JSON documents; anything bigger is refused before it is parsed. */
+const DEVICE_BODY_LIMIT = 64 * 1024;
+
+export interface DeviceApiServices {
+  readonly auth: DeviceAuthService;
+  readonly tokens: DeviceTokens;
+  readonly devices: DeviceRepository;
+  readonly service: DeviceService;
+  readonly now: () => Date;
+}
+
+/** The device API: authentication by signed request, then device tokens on every other route. */
+export async function deviceApi(app: FastifyInstance, services: DeviceApiServices) {
+  // The signature covers the exact bytes sent, so the raw body is kept beside the parsed one.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: DEVICE_BODY_LIMIT }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
+  app.addHook('onRequest', deviceHook(services.tokens, services.devices, services.now));
+
+  app.post(
+    '/auth',
+    {
+      config: { deviceAuth: 'none' },
+      schema: { body: DeviceAuthBody, response: { 200: DeviceSessionBody } },
+      // An address over its failure budget is turned away before its body is even read.
+      onRequest: async (request) => {
+        const wait = services.auth.blockedForMs(request.ip);
+        if (wait > 0) throw rateLimited(wait);
+      },
+    },
+    async (request) => {
+      const signature = request.headers[DEVICE_SIGNATURE_HEADER];
+      if (!request.rawBody) throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'the request has no JSON body');
+      return services.auth.authenticate(
+        request.rawBody,
+        request.body as DeviceAuthRequest,
+        typeof signature === 'string' ? signature : undefined,
+        request.ip,
+      );
+    },
+  );
+
+  app.get('/device', { schema: { response: { 200: OwnDeviceBody } } }, async (request) => services.service.own(request.deviceId as string));
+
+  app.put('/inventory', { schema: { body: InventoryBody } }, async (request, reply) => {
+    await services.service.reportInventory(request.deviceId as string, (request.body as { attributes: Record<string, string> }).attributes);
+    return reply.status(204).send();
+  });
+}

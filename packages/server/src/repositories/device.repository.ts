@@ -1,0 +1,174 @@
+import type { Kysely, Transaction } from 'kysely';
+import { preparedQuery } from '../db/prepared-query.js';
+import type { Database, DeviceAuthEventTable, DeviceKeyTable, DeviceStatus, DeviceTable } from '../db/schema.js';
+
+export type DeviceRow = DeviceTable;
+export type DeviceKeyRow = DeviceKeyTable;
+
+export interface DeviceFilter {
+  readonly status?: DeviceStatus;
+  /** Attribute name → value, matched against identity and inventory attributes alike; all must match. */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The row of a device first registered now: nothing reported, never authenticated. */
+export function newDeviceRow(id: string, identity: string, status: DeviceStatus, statusBy: string, at: string): DeviceRow {
+  return {
+    id,
+    identity,
+    status,
+    statusBy,
+    createdAt: at,
+    updatedAt: at,
+    lastAuthAt: null,
+    deviceType: null,
+    inventory: null,
+    inventoryAt: null,
+  };
+}
+
+/** Plain queries over devices, their keys, attributes, nonces and authentication history. */
+export class DeviceRepository {
+  /** Read on every device API request: is the token's device still accepted? */
+  private readonly selectStatus;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.selectStatus = preparedQuery(db, (db, id) => db.selectFrom('device').select('status').where('id', '=', id));
+  }
+
+  transaction<T>(work: (repository: DeviceRepository, trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(new DeviceRepository(trx as unknown as Kysely<Database>), trx));
+  }
+
+  async statusOf(id: string): Promise<DeviceStatus | undefined> {
+    return (await this.selectStatus(id))[0]?.status;
+  }
+
+  async findById(id: string): Promise<DeviceRow | undefined> {
+    return this.db.selectFrom('device').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findByIdentity(identity: string): Promise<DeviceRow | undefined> {
+    return this.db.selectFrom('device').selectAll().where('identity', '=', identity).executeTakeFirst();
+  }
+
+  async keysOf(deviceId: string): Promise<DeviceKeyRow[]> {
+    return this.db.selectFrom('deviceKey').selectAll().where('deviceId', '=', deviceId).orderBy('createdAt').execute();
+  }
+
+  async keyOwner(keyId: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('deviceKey').select('deviceId').where('keyId', '=', keyId).executeTakeFirst())?.deviceId;
+  }
+
+  async insert(device: DeviceRow, identity: Readonly<Record<string, string>>, keys: readonly DeviceKeyRow[]): Promise<void> {
+    await this.db.insertInto('device').values(device).execute();
+    await this.setAttributes(this.db, device.id, 'identity', identity);
+    if (keys.length > 0)
+      await this.db
+        .insertInto('deviceKey')
+        .values([...keys])
+        .execute();
+  }
+
+  /** Moves a device to `to` only from one of `from`; false when it was in another status. */
+  async transition(id: string, from: readonly DeviceStatus[], to: DeviceStatus, by: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('device')
+      .set({ status: to, statusBy: by, updatedAt: at })
+      .where('id', '=', id)
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async replaceKeys(deviceId: string, keys: readonly DeviceKeyRow[]): Promise<void> {
+    await this.db.deleteFrom('deviceKey').where('deviceId', '=', deviceId).execute();
+    if (keys.length > 0)
+      await this.db
+        .insertInto('deviceKey')
+        .values([...keys])
+        .execute();
+  }
+
+  async addKey(key: DeviceKeyRow): Promise<void> {
+    await this.db.insertInto('deviceKey').values(key).execute();
+  }
+
+  /** Completes a rotation: `keyId` becomes the device's only key. */
+  async keepOnlyKey(deviceId: string, keyId: string): Promise<void> {
+    await this.db.deleteFrom('deviceKey').where('deviceId', '=', deviceId).where('keyId', '!=', keyId).execute();
+    await this.db.updateTable('deviceKey').set({ state: 'active' }).where('keyId', '=', keyId).execute();
+  }
+
+  async countByStatus(status: DeviceStatus): Promise<number> {
+    const row = await this.db
+      .selectFrom('device')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('status', '=', status)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async markAuthenticated(id: string, at: string): Promise<void> {
+    await this.db.updateTable('device').set({ lastAuthAt: at }).where('id', '=', id).execute();
+  }
+
+  async recordAuthEvent(event: DeviceAuthEventTable): Promise<void> {
+    await this.db.insertInto('deviceAuthEvent').values(event).execute();
+  }
+
+  async authEvents(deviceId: string, limit: number): Promise<DeviceAuthEventTable[]> {
+    return this.db.selectFrom('deviceAuthEvent').selectAll().where('deviceId', '=', deviceId).orderBy('at', 'desc').limit(limit).execute();
+  }
+
+  /** False when the nonce was seen before (a replay). */
+  async claimNonce(nonce: string, expiresAt: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('deviceNonce')
+      .values({ nonce, expiresAt })
+      .onConflict((oc) => oc.column('nonce').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async forgetNoncesBefore(at: string): Promise<void> {
+    await this.db.deleteFrom('deviceNonce').where('expiresAt', '<', at).execute();
+  }
+
+  async setInventory(id: string, inventory: string, deviceType: string | null, attributes: Readonly<Record<string, string>>, at: string) {
+    await this.db.updateTable('device').set({ inventory, deviceType, inventoryAt: at, updatedAt: at }).where('id', '=', id).execute();
+    await this.db.deleteFrom('deviceAttribute').where('deviceId', '=', id).where('scope', '=', 'inventory').execute();
+    await this.setAttributes(this.db, id, 'inventory', attributes);
+  }
+
+  async attributesOf(deviceId: string): Promise<{ scope: string; name: string; value: string }[]> {
+    return this.db.selectFrom('deviceAttribute').select(['scope', 'name', 'value']).where('deviceId', '=', deviceId).execute();
+  }
+
+  /** One page of devices matching the filter, oldest first, and how many match in all. */
+  async list(filter: DeviceFilter, offset: number, limit: number): Promise<{ devices: DeviceRow[]; total: number }> {
+    let query = this.db.selectFrom('device');
+    if (filter.status) query = query.where('status', '=', filter.status);
+    for (const [name, value] of Object.entries(filter.attributes ?? {})) {
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('deviceAttribute')
+            .select('deviceAttribute.name')
+            .whereRef('deviceAttribute.deviceId', '=', 'device.id')
+            .where('deviceAttribute.name', '=', name)
+            .where('deviceAttribute.value', '=', value),
+        ),
+      );
+    }
+    const total = await query.select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+    const devices = await query.selectAll('device').orderBy('createdAt').orderBy('id').offset(offset).limit(limit).execute();
+    return { devices, total: Number(total.n) };
+  }
+
+  private async setAttributes(db: Db, deviceId: string, scope: 'identity' | 'inventory', attributes: Readonly<Record<string, string>>) {
+    const rows = Object.entries(attributes).map(([name, value]) => ({ deviceId, scope, name, value }));
+    if (rows.length > 0) await db.insertInto('deviceAttribute').values(rows).execute();
+  }
+}

@@ -1,0 +1,118 @@
+// A device as tests need it: a key, an identity, and signed authentication requests, sent with
+// inject() (the real app, no socket). The agent and the testkit simulator speak the same protocol.
+import 'reflect-metadata';
+import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import {
+  DEVICE_SIGNATURE_HEADER,
+  type DeviceAuthRequest,
+  fileKeySigner,
+  type GeneratableKeyType,
+  generateKeyPair,
+  identityUri,
+  newNonce,
+  PAYLOAD_TYPE_DEVICE_AUTH,
+  parsePrivateKey,
+  type Signer,
+  signDeviceRequest,
+} from '@slipway/core';
+import type { FastifyInstance } from 'fastify';
+
+x509.cryptoProvider.set(webcrypto as never);
+
+export const DEVICES = '/api/devices/v1';
+
+export interface TestDevice {
+  readonly identity: Record<string, string>;
+  readonly signer: Signer;
+  readonly privatePem: string;
+  readonly publicPem: string;
+}
+
+export function testDevice(serial: string, type: GeneratableKeyType = 'ecdsa-p256'): TestDevice {
+  const pair = generateKeyPair(type);
+  return {
+    identity: { serial },
+    signer: fileKeySigner(parsePrivateKey(pair.privatePem)),
+    privatePem: pair.privatePem,
+    publicPem: pair.publicKey.pem,
+  };
+}
+
+export interface AuthOptions {
+  readonly timestamp?: Date;
+  readonly nonce?: string;
+  readonly certificate?: string;
+  readonly remoteAddress?: string;
+  /** Sign with this signer instead of the device's (a forged request). */
+  readonly signer?: Signer;
+  readonly publicKey?: string;
+}
+
+export async function signedAuth(device: TestDevice, options: AuthOptions = {}) {
+  const request: DeviceAuthRequest = {
+    identity: device.identity,
+    publicKey: options.publicKey ?? device.publicPem,
+    timestamp: (options.timestamp ?? new Date()).toISOString(),
+    nonce: options.nonce ?? newNonce(),
+    ...(options.certificate ? { certificate: options.certificate } : {}),
+  };
+  return signDeviceRequest(options.signer ?? device.signer, PAYLOAD_TYPE_DEVICE_AUTH, request);
+}
+
+/** POST /auth with a freshly signed request; returns the raw response. */
+export async function authenticate(app: FastifyInstance, device: TestDevice, options: AuthOptions = {}) {
+  const { body, signature } = await signedAuth(device, options);
+  return app.inject({
+    method: 'POST',
+    url: `${DEVICES}/auth`,
+    headers: { 'content-type': 'application/json', [DEVICE_SIGNATURE_HEADER]: signature },
+    payload: body,
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
+  });
+}
+
+export function errorCode(response: { json(): unknown }): string {
+  return (response.json() as { error: { code: string } }).error.code;
+}
+
+export interface TestCa {
+  readonly cert: string;
+  issue(device: TestDevice, identity?: Record<string, string>): Promise<string>;
+}
+
+/** A manufacturing CA that issues device certificates carrying the identity as a SAN URI. */
+export async function testCa(name: string): Promise<TestCa> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const now = Date.now();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: `CN=${name}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 365 * 86_400_000),
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  let serial = 1;
+  return {
+    cert: ca.toString('pem'),
+    async issue(device, identity = device.identity) {
+      const spki = createPublicKey(createPrivateKey(device.privatePem)).export({ type: 'spki', format: 'der' });
+      const publicKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+      const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: (++serial).toString(16).padStart(2, '0'),
+        subject: `CN=${identity.serial ?? 'device'}`,
+        issuer: ca.subject,
+        notBefore: new Date(now - 60_000),
+        notAfter: new Date(now + 365 * 86_400_000),
+        publicKey,
+        signingKey: keys.privateKey,
+        signingAlgorithm: algorithm,
+        extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: identityUri(identity) }])],
+      });
+      return cert.toString('pem');
+    },
+  };
+}
