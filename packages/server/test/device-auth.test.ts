@@ -4,7 +4,17 @@ import { after, before, describe, test } from 'node:test';
 import { DEVICE_SIGNATURE_HEADER } from '@slipway/core';
 import { ADMIN_PASSWORD, API, bearer, login, type TestApp, testApp } from './support/app.js';
 import { DIALECTS, sqliteDatabase, type TestDatabase } from './support/databases.js';
-import { authenticate, DEVICES, errorCode, signedAuth, type TestCa, testCa, testDevice } from './support/device.js';
+import {
+  authenticate,
+  DEVICES,
+  errorCode,
+  proposeKey,
+  signedAuth,
+  signedRotation,
+  type TestCa,
+  testCa,
+  testDevice,
+} from './support/device.js';
 
 const SKIP = 'PostgreSQL is not reachable here (CI=true makes this a failure)';
 
@@ -241,6 +251,58 @@ for (const [name, make] of DIALECTS) {
       assert.equal(errorCode(response), 'SLW_DEVICE_KEY_IN_USE');
     });
 
+    test('key rotation in two steps survives a crash between them, and then retires the old key', async (ctx) => {
+      if (!target) return ctx.skip(SKIP);
+      const old = testDevice(nextSerial());
+      const { token, deviceId } = (await authenticate(t.app, old, { certificate: await factory.issue(old) })).json() as {
+        token: string;
+        deviceId: string;
+      };
+      const fresh = { ...testDevice('unused'), identity: old.identity };
+      const proposed = await proposeKey(t.app, token, old, fresh);
+      assert.equal(proposed.statusCode, 200, proposed.body);
+      // The answer was lost and the device asks again: harmless.
+      assert.equal((await proposeKey(t.app, token, old, fresh)).statusCode, 200);
+      const keyStates = async () =>
+        ((await t.app.inject({ url: `${API}/devices/${deviceId}`, headers: bearer(admin) })).json() as { keys: { state: string }[] }).keys
+          .map((k) => k.state)
+          .sort();
+      assert.deepEqual(await keyStates(), ['active', 'next']);
+      // The device crashes before it uses the new key: after a restart either key still works.
+      assert.equal((await authenticate(t.app, old)).statusCode, 200);
+      assert.deepEqual(await keyStates(), ['active', 'next']);
+      const second = await authenticate(t.app, fresh);
+      assert.equal(second.statusCode, 200, second.body);
+      assert.deepEqual(await keyStates(), ['active']);
+      const retired = await authenticate(t.app, old);
+      assert.equal(errorCode(retired), 'SLW_DEVICE_AUTH_INVALID');
+      const actions = await t.db.selectFrom('auditEntry').select('action').where('target', '=', deviceId).orderBy('seq').execute();
+      assert.deepEqual(
+        actions.map((a) => a.action).filter((a) => a.startsWith('device.key')),
+        ['device.key-proposed', 'device.key-rotated'],
+      );
+    });
+
+    test('a key rotation signed by only one of the two keys is refused', async (ctx) => {
+      if (!target) return ctx.skip(SKIP);
+      const device = testDevice(nextSerial());
+      const { token } = (await authenticate(t.app, device, { certificate: await factory.issue(device) })).json() as { token: string };
+      const attacker = testDevice('attacker');
+      const stranger = testDevice('stranger');
+      // A stolen token alone: the attacker signs with its own key as "current".
+      const withoutCurrent = await proposeKey(t.app, token, attacker, attacker);
+      assert.equal(errorCode(withoutCurrent), 'SLW_DEVICE_AUTH_INVALID');
+      // The proposed key's signature is missing: the new key was never proven.
+      const { body, signature } = await signedRotation(device, stranger);
+      const withoutProposed = await t.app.inject({
+        method: 'POST',
+        url: `${DEVICES}/keys`,
+        headers: { ...bearer(token), 'content-type': 'application/json', [DEVICE_SIGNATURE_HEADER]: signature },
+        payload: body,
+      });
+      assert.equal(errorCode(withoutProposed), 'SLW_DEVICE_AUTH_INVALID');
+    });
+
     test('inventory reports are stored, capped, and filter the device list', async (ctx) => {
       if (!target) return ctx.skip(SKIP);
       const device = testDevice(nextSerial());
@@ -280,6 +342,24 @@ for (const [name, make] of DIALECTS) {
         payload: { attributes: { os: 'x'.repeat(1025) } },
       });
       assert.equal(long.statusCode, 400);
+    });
+
+    test('nonces are forgotten once they could only come with a stale timestamp', async (ctx) => {
+      if (!target) return ctx.skip(SKIP);
+      const count = async () =>
+        Number(
+          (
+            await t.db
+              .selectFrom('deviceNonce')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      assert.ok((await count()) > 0);
+      // Eleven minutes on: every nonce so far is past its window, and the next request prunes them.
+      t.advance(11 * 60_000);
+      await authenticate(t.app, testDevice(nextSerial()), { timestamp: new Date(Date.now() + 11 * 60_000) });
+      assert.equal(await count(), 1);
     });
 
     test('lists devices a page at a time with the total', async (ctx) => {

@@ -47,3 +47,17 @@ export async function signDeviceRequest(signer: Signer, payloadType: string, req
   const signature = Buffer.from(await signer.sign(preAuthEncoding(payloadType, body))).toString('base64');
   return { body, signature };
 }
+
+export interface SignedKeyRotation extends SignedBody {
+  /** Base64 signature by the proposed key over the same bytes. */
+  readonly newKeySignature: string;
+}
+
+/** A key rotation proposal, signed by the current key and by the proposed one over the same bytes. */
+export async function signKeyRotation(current: Signer, proposed: Signer, request: DeviceKeyRotationRequest): Promise<SignedKeyRotation> {
+  const signed = await signDeviceRequest(current, PAYLOAD_TYPE_DEVICE_KEY_ROTATION, request);
+  const newKeySignature = Buffer.from(await proposed.sign(preAuthEncoding(PAYLOAD_TYPE_DEVICE_KEY_ROTATION, signed.body))).toString(
+    'base64',
+  );
+  return { ...signed, newKeySignature };
+}

@@ -92,6 +92,10 @@ export class DeviceRepository {
         .execute();
   }
 
+  async dropKeys(deviceId: string, state: DeviceKeyRow['state']): Promise<void> {
+    await this.db.deleteFrom('deviceKey').where('deviceId', '=', deviceId).where('state', '=', state).execute();
+  }
+
   async addKey(key: DeviceKeyRow): Promise<void> {
     await this.db.insertInto('deviceKey').values(key).execute();
   }

@@ -2,7 +2,9 @@ import { randomUUID, type X509Certificate } from 'node:crypto';
 import {
   canonicalIdentity,
   type DeviceAuthRequest,
+  type DeviceKeyRotationRequest,
   PAYLOAD_TYPE_DEVICE_AUTH,
+  PAYLOAD_TYPE_DEVICE_KEY_ROTATION,
   type PublicKeyInfo,
   preAuthEncoding,
   SlipwayError,
@@ -53,6 +55,8 @@ const BASE64 = /^[A-Za-z0-9+/]{1,1400}={0,2}$/;
  * then of the identity, then the clock), the signature next, and only then the database.
  */
 export class DeviceAuthService {
+  private lastNoncePrune = 0;
+
   constructor(private readonly deps: DeviceAuthDependencies) {}
 
   /** Milliseconds the address must wait before it may try again (checked before parsing anything). */
@@ -85,26 +89,12 @@ export class DeviceAuthService {
   ): Promise<DeviceSession> {
     const { config, devices } = this.deps;
     const now = this.deps.now();
-    const sentAt = Date.parse(request.timestamp);
-    if (!Number.isFinite(sentAt) || Math.abs(now.getTime() - sentAt) > config.maxClockSkewSeconds * 1000) {
-      throw new SlipwayError(
-        'SLW_DEVICE_AUTH_STALE',
-        `the request timestamp is more than ${config.maxClockSkewSeconds} s from the server clock`,
-      );
-    }
+    this.checkClock(request.timestamp, now);
     const key = parseDeviceKey(request.publicKey, config);
-    if (
-      !signature ||
-      !BASE64.test(signature) ||
-      !verifyRaw(key, preAuthEncoding(PAYLOAD_TYPE_DEVICE_AUTH, raw), Buffer.from(signature, 'base64'))
-    ) {
+    if (!verifies(key, preAuthEncoding(PAYLOAD_TYPE_DEVICE_AUTH, raw), signature)) {
       throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'the request signature does not verify with the given key');
     }
-    // Kept twice the skew window: a replay older than that is already refused as stale.
-    const nonceExpiry = new Date(sentAt + 2 * config.maxClockSkewSeconds * 1000).toISOString();
-    if (!(await devices.claimNonce(request.nonce, nonceExpiry))) {
-      throw new SlipwayError('SLW_DEVICE_AUTH_REPLAY', 'this request was seen before (nonce reused)');
-    }
+    await this.claimNonce(request.nonce, request.timestamp, now);
     const device = await devices.findByIdentity(identityKey);
     if (!device) return this.firstContact(request, identityKey, key, sourceIp, now);
     const keys = await devices.keysOf(device.id);
@@ -213,6 +203,78 @@ export class DeviceAuthService {
     throw this.pending();
   }
 
+  /**
+   * Step one of a key rotation: an accepted device proposes a new key, signed by its current key
+   * and by the new one. The server then holds both; the first authentication with the new key
+   * (step two) drops the old. Proposing the same key again is harmless (a lost answer, retried).
+   */
+  async proposeKey(
+    deviceId: string,
+    raw: Buffer,
+    request: DeviceKeyRotationRequest,
+    signatures: { current: string | undefined; proposed: string | undefined },
+    sourceIp: string,
+  ): Promise<{ keyId: string }> {
+    const { config, devices } = this.deps;
+    const now = this.deps.now();
+    this.checkClock(request.timestamp, now);
+    const next = parseDeviceKey(request.newPublicKey, config);
+    const signed = preAuthEncoding(PAYLOAD_TYPE_DEVICE_KEY_ROTATION, raw);
+    const keys = await devices.keysOf(deviceId);
+    const current = keys
+      .filter((k) => k.state === 'active')
+      .find((k) => verifies(parseDeviceKey(k.publicKey, config), signed, signatures.current));
+    if (!current || !verifies(next, signed, signatures.proposed)) {
+      throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'a key rotation must be signed by the current key and by the proposed key');
+    }
+    await this.claimNonce(request.nonce, request.timestamp, now);
+    const existing = keys.find((k) => k.keyId === next.keyId);
+    if (existing) return { keyId: next.keyId };
+    const owner = await devices.keyOwner(next.keyId);
+    if (owner) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
+    const at = now.toISOString();
+    await devices.transaction(async (tx) => {
+      // A newer proposal replaces an older one that never completed.
+      await tx.dropKeys(deviceId, 'next');
+      await tx.addKey({ keyId: next.keyId, deviceId, publicKey: next.pem, state: 'next', createdAt: at });
+    });
+    await this.deps.audit.append({
+      actorType: 'device',
+      actorId: deviceId,
+      sourceIp,
+      action: 'device.key-proposed',
+      target: deviceId,
+      outcome: 'success',
+      details: { keyId: next.keyId, currentKeyId: current.keyId },
+    });
+    await this.event(deviceId, sourceIp, next.keyId, 'key-proposed', null, now);
+    return { keyId: next.keyId };
+  }
+
+  private checkClock(timestamp: string, now: Date): void {
+    const sentAt = Date.parse(timestamp);
+    const skew = this.deps.config.maxClockSkewSeconds;
+    if (!Number.isFinite(sentAt) || Math.abs(now.getTime() - sentAt) > skew * 1000) {
+      throw new SlipwayError('SLW_DEVICE_AUTH_STALE', `the request timestamp is more than ${skew} s from the server clock`);
+    }
+  }
+
+  /** Nonces are kept twice the skew window: a replay older than that is already refused as stale. */
+  private nonceExpiry(timestamp: string): string {
+    return new Date(Date.parse(timestamp) + 2 * this.deps.config.maxClockSkewSeconds * 1000).toISOString();
+  }
+
+  /** Claims a nonce; once a minute also forgets expired ones, so the table holds about one window. */
+  private async claimNonce(nonce: string, timestamp: string, now: Date): Promise<void> {
+    if (now.getTime() - this.lastNoncePrune > 60_000) {
+      this.lastNoncePrune = now.getTime();
+      await this.deps.devices.forgetNoncesBefore(now.toISOString());
+    }
+    if (!(await this.deps.devices.claimNonce(nonce, this.nonceExpiry(timestamp)))) {
+      throw new SlipwayError('SLW_DEVICE_AUTH_REPLAY', 'this request was seen before (nonce reused)');
+    }
+  }
+
   private async admit(device: DeviceRow, from: DeviceStatus[], by: string, sourceIp: string, now: Date): Promise<void> {
     if (!(await this.deps.devices.transition(device.id, from, 'accepted', by, now.toISOString()))) return;
     await this.deps.audit.append({
@@ -256,6 +318,10 @@ export class DeviceAuthService {
   private async event(deviceId: string, sourceIp: string, keyId: string | null, outcome: string, reason: string | null, now: Date) {
     await this.deps.devices.recordAuthEvent({ id: randomUUID(), deviceId, at: now.toISOString(), sourceIp, keyId, outcome, reason });
   }
+}
+
+function verifies(key: PublicKeyInfo, signed: Buffer, signature: string | undefined): boolean {
+  return signature !== undefined && BASE64.test(signature) && verifyRaw(key, signed, Buffer.from(signature, 'base64'));
 }
 
 export function rateLimited(waitMs: number): SlipwayError {

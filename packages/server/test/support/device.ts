@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import {
+  DEVICE_NEW_KEY_SIGNATURE_HEADER,
   DEVICE_SIGNATURE_HEADER,
   type DeviceAuthRequest,
   fileKeySigner,
@@ -15,6 +16,7 @@ import {
   parsePrivateKey,
   type Signer,
   signDeviceRequest,
+  signKeyRotation,
 } from '@slipway/core';
 import type { FastifyInstance } from 'fastify';
 
@@ -69,6 +71,34 @@ export async function authenticate(app: FastifyInstance, device: TestDevice, opt
     headers: { 'content-type': 'application/json', [DEVICE_SIGNATURE_HEADER]: signature },
     payload: body,
     ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
+  });
+}
+
+export function signedRotation(current: TestDevice, next: TestDevice) {
+  return signKeyRotation(current.signer, next.signer, {
+    newPublicKey: next.publicPem,
+    timestamp: new Date().toISOString(),
+    nonce: newNonce(),
+  });
+}
+
+/** POST /keys: proposes `next` as the device's new key, signed by both keys. */
+export async function proposeKey(app: FastifyInstance, token: string, current: TestDevice, next: TestDevice, nonce = newNonce()) {
+  const { body, signature, newKeySignature } = await signKeyRotation(current.signer, next.signer, {
+    newPublicKey: next.publicPem,
+    timestamp: new Date().toISOString(),
+    nonce,
+  });
+  return app.inject({
+    method: 'POST',
+    url: `${DEVICES}/keys`,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      [DEVICE_SIGNATURE_HEADER]: signature,
+      [DEVICE_NEW_KEY_SIGNATURE_HEADER]: newKeySignature,
+    },
+    payload: body,
   });
 }
 

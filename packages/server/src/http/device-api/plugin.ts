@@ -1,4 +1,11 @@
-import { DEVICE_SIGNATURE_HEADER, type DeviceAuthRequest, SlipwayError } from '@slipway/core';
+import { Type } from '@sinclair/typebox';
+import {
+  DEVICE_NEW_KEY_SIGNATURE_HEADER,
+  DEVICE_SIGNATURE_HEADER,
+  type DeviceAuthRequest,
+  type DeviceKeyRotationRequest,
+  SlipwayError,
+} from '@slipway/core';
 import type { FastifyInstance } from 'fastify';
 import type { DeviceRepository } from '../../repositories/device.repository.js';
 import type { DeviceService } from '../../services/device.service.js';
@@ -6,7 +13,7 @@ import type { DeviceAuthService } from '../../services/device-auth.service.js';
 import { rateLimited } from '../../services/device-auth.service.js';
 import type { DeviceTokens } from '../../services/device-token.js';
 import { deviceHook } from './device-hook.js';
-import { DeviceAuthBody, DeviceSessionBody, InventoryBody, OwnDeviceBody } from './schemas.js';
+import { DeviceAuthBody, DeviceSessionBody, InventoryBody, KeyRotationBody, OwnDeviceBody } from './schemas.js';
 
 export const DEVICE_PREFIX = '/api/devices/v1';
 /** Device requests are small JSON documents; anything bigger is refused before it is parsed. */
@@ -52,6 +59,21 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
       );
     },
   );
+
+  app.post('/keys', { schema: { body: KeyRotationBody, response: { 200: Type.Object({ keyId: Type.String() }) } } }, async (request) => {
+    const header = (name: string) => {
+      const value = request.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    if (!request.rawBody) throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'the request has no JSON body');
+    return services.auth.proposeKey(
+      request.deviceId as string,
+      request.rawBody,
+      request.body as DeviceKeyRotationRequest,
+      { current: header(DEVICE_SIGNATURE_HEADER), proposed: header(DEVICE_NEW_KEY_SIGNATURE_HEADER) },
+      request.ip,
+    );
+  });
 
   app.get('/device', { schema: { response: { 200: OwnDeviceBody } } }, async (request) => services.service.own(request.deviceId as string));
 

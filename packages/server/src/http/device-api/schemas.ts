@@ -36,3 +36,12 @@ export const OwnDeviceBody = Type.Object({
   identity: Type.Record(Type.String(), Type.String()),
   inventoryAt: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const KeyRotationBody = Type.Object(
+  {
+    newPublicKey: Type.String({ minLength: 1, maxLength: 4096 }),
+    timestamp: Type.String({ minLength: 1, maxLength: 40 }),
+    nonce: Type.String({ pattern: '^[A-Za-z0-9_-]{22,128}$' }),
+  },
+  { additionalProperties: false },
+);
