@@ -121,6 +121,10 @@ export const ERROR_CODES = {
   SLW_DEVICE_INVENTORY_INVALID: code(400, false, 'The inventory report is malformed or too large.'),
   SLW_DEVICE_MANIFEST_INVALID: code(400, false, 'A preauthorization manifest is malformed; the message names the entry.'),
 
+  SLW_GROUP_EXISTS: code(409, false, 'A group with this name exists already.'),
+  SLW_GROUP_NOT_FOUND: code(404, false, 'No group has this name.'),
+  SLW_GROUP_DYNAMIC: code(409, false, 'The group is dynamic: its members follow its filter and cannot be added or removed by hand.'),
+
   SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
   SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),
   SLW_SERVER_RESPONSE: code(502, true, 'The server answered with something that is not a Slipway API response.'),

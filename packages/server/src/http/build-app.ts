@@ -11,6 +11,7 @@ import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
+import { GroupRepository } from '../repositories/group.repository.js';
 import { ServerSecretRepository } from '../repositories/server-secret.repository.js';
 import { SessionRepository } from '../repositories/session.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
@@ -20,6 +21,7 @@ import { DeviceService } from '../services/device.service.js';
 import { DeviceAuthService } from '../services/device-auth.service.js';
 import { DeviceTokens } from '../services/device-token.js';
 import { FailureLimiter } from '../services/failure-limiter.js';
+import { GroupService } from '../services/group.service.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { TokenService } from '../services/token.service.js';
 import { UserService } from '../services/user.service.js';
@@ -118,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     tokens: new TokenService(tokens, audit, now),
     auditEntries,
     devices: deviceService,
+    groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
   });
   await app.register(deviceApi, {
     prefix: DEVICE_PREFIX,

@@ -9,6 +9,8 @@ export interface DeviceFilter {
   readonly status?: DeviceStatus;
   /** Attribute name → value, matched against identity and inventory attributes alike; all must match. */
   readonly attributes?: Readonly<Record<string, string>>;
+  /** Only members of this static group. */
+  readonly staticGroupId?: string;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -56,6 +58,18 @@ export class DeviceRepository {
 
   async keysOf(deviceId: string): Promise<DeviceKeyRow[]> {
     return this.db.selectFrom('deviceKey').selectAll().where('deviceId', '=', deviceId).orderBy('createdAt').execute();
+  }
+
+  /** Which of these ids exist. */
+  async existing(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (
+      await this.db
+        .selectFrom('device')
+        .select('id')
+        .where('id', 'in', [...ids])
+        .execute()
+    ).map((r) => r.id);
   }
 
   async keyOwner(keyId: string): Promise<string | undefined> {
@@ -155,6 +169,17 @@ export class DeviceRepository {
   async list(filter: DeviceFilter, offset: number, limit: number): Promise<{ devices: DeviceRow[]; total: number }> {
     let query = this.db.selectFrom('device');
     if (filter.status) query = query.where('status', '=', filter.status);
+    const groupId = filter.staticGroupId;
+    if (groupId !== undefined) {
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('deviceGroupMember')
+            .select('deviceGroupMember.deviceId')
+            .whereRef('deviceGroupMember.deviceId', '=', 'device.id')
+            .where('deviceGroupMember.groupId', '=', groupId),
+        ),
+      );
+    }
     for (const [name, value] of Object.entries(filter.attributes ?? {})) {
       query = query.where(({ exists, selectFrom }) =>
         exists(

@@ -9,8 +9,10 @@ import {
 } from '../../services/device.service.js';
 import { contextOf } from './users.routes.js';
 
-const DeviceStatusName = Type.Union(['pending', 'accepted', 'rejected', 'decommissioned', 'preauthorized'].map((s) => Type.Literal(s)));
-const DeviceSummary = Type.Object({
+export const DeviceStatusName = Type.Union(
+  ['pending', 'accepted', 'rejected', 'decommissioned', 'preauthorized'].map((s) => Type.Literal(s)),
+);
+export const DeviceSummary = Type.Object({
   id: Type.String(),
   status: Type.String(),
   statusBy: Type.String(),
@@ -39,7 +41,7 @@ const DeviceDetails = Type.Intersect([
 ]);
 const ById = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 /** Filters: `status`, and `attr.NAME=VALUE` for any identity or inventory attribute (all must match). */
-const ListQuery = Type.Object(
+export const ListQuery = Type.Object(
   {
     status: Type.Optional(DeviceStatusName),
     page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
@@ -63,7 +65,7 @@ const PreauthorizeBody = Type.Object(
   { additionalProperties: false },
 );
 
-const ATTRIBUTE_FILTER = /^attr\.([a-z][a-z0-9_.-]{0,63})$/;
+export const ATTRIBUTE_FILTER = /^attr\.([a-z][a-z0-9_.-]{0,63})$/;
 
 export async function deviceRoutes(app: FastifyInstance, { devices }: { devices: DeviceService }) {
   app.get(

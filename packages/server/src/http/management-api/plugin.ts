@@ -3,6 +3,7 @@ import type { AuditRepository } from '../../repositories/audit.repository.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 import type { AuthService } from '../../services/auth.service.js';
 import type { DeviceService } from '../../services/device.service.js';
+import type { GroupService } from '../../services/group.service.js';
 import type { TokenService } from '../../services/token.service.js';
 import type { UserService } from '../../services/user.service.js';
 import { auditRoutes } from './audit.routes.js';
@@ -10,6 +11,7 @@ import { authRoutes } from './auth.routes.js';
 import { authHook } from './auth-hook.js';
 import { deviceRoutes } from './devices.routes.js';
 import { auditFailedChange, requireAuditAction } from './failed-change-audit.js';
+import { groupRoutes } from './groups.routes.js';
 import { tokenRoutes } from './tokens.routes.js';
 import { userRoutes } from './users.routes.js';
 
@@ -22,6 +24,7 @@ export interface ManagementServices {
   readonly tokens: TokenService;
   readonly auditEntries: AuditRepository;
   readonly devices: DeviceService;
+  readonly groups: GroupService;
 }
 
 /**
@@ -37,4 +40,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(tokenRoutes, { tokens: services.tokens });
   await app.register(auditRoutes, { audit: services.audit, entries: services.auditEntries });
   await app.register(deviceRoutes, { devices: services.devices });
+  await app.register(groupRoutes, { groups: services.groups });
 }
