@@ -13,6 +13,8 @@ export interface OptionSpec {
 export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
+  /** The last positional only: it takes every remaining argument. */
+  readonly variadic?: boolean;
 }
 
 export interface CommandContext {

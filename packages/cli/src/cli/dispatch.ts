@@ -141,7 +141,7 @@ export async function runCli(options: RunOptions): Promise<number> {
     options.stdout.write(commandHelp(command));
     return 0;
   }
-  const maxPositionals = command.positionals?.length ?? 0;
+  const maxPositionals = command.positionals?.at(-1)?.variadic ? Number.POSITIVE_INFINITY : (command.positionals?.length ?? 0);
   if (parsed.positionals.length > maxPositionals) {
     return fail(new SlipwayError('SLW_USAGE_INVALID_OPTION', `unexpected argument "${parsed.positionals[maxPositionals]}"`), EXIT_USAGE);
   }

@@ -5,6 +5,8 @@ import { artifactInspect } from './artifact-inspect.js';
 import { artifactSign } from './artifact-sign.js';
 import { artifactSignRequest } from './artifact-sign-request.js';
 import { artifactVerify } from './artifact-verify.js';
+import { devicesAccept, devicesDecommission, devicesList, devicesPreauthorize, devicesReject, devicesShow } from './devices.js';
+import { groupsAdd, groupsCreate, groupsList, groupsRemove } from './groups.js';
 import { keyGenerate } from './key-generate.js';
 import {
   auditExport,
@@ -51,4 +53,14 @@ export const COMMANDS: readonly Command[] = [
   tokensRevoke,
   auditVerify,
   auditExport,
+  devicesList,
+  devicesShow,
+  devicesAccept,
+  devicesReject,
+  devicesDecommission,
+  devicesPreauthorize,
+  groupsCreate,
+  groupsAdd,
+  groupsRemove,
+  groupsList,
 ];

@@ -1,19 +1,11 @@
 import { SlipwayError, writeFileAtomic } from '@slipway/core';
-import type { Command, OptionSpec } from '../cli/command.js';
+import type { Command } from '../cli/command.js';
+import { csvField } from '../cli/csv.js';
 import { parseExpiry } from '../cli/durations.js';
 import { callServer } from '../cli/server-client.js';
-import { resolveTarget } from '../cli/server-session.js';
+import { TARGET, target } from '../cli/server-target.js';
 import { positional, requiredString, stringOption } from '../cli/values.js';
 import { passwordFromStdin } from './server-login.js';
-
-/** --server and --ca on every server command: they override SLIPWAY_* and the saved session. */
-const TARGET: Record<string, OptionSpec> = {
-  server: { type: 'string', value: 'URL', description: 'server (default: SLIPWAY_SERVER, then the saved session)' },
-  ca: { type: 'string', value: 'FILE', description: 'CA that pins the server (default: SLIPWAY_CA, then the saved session)' },
-};
-
-type Ctx = Parameters<Command['run']>[0];
-const target = (ctx: Ctx) => resolveTarget(ctx.env, { server: stringOption(ctx, 'server'), ca: stringOption(ctx, 'ca') });
 
 interface UserListing {
   username: string;
@@ -196,14 +188,6 @@ const CSV_COLUMNS: readonly (keyof AuditEntry)[] = [
   'prevHash',
   'hash',
 ];
-
-/** RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 export const auditExport: Command = {
   path: ['audit', 'export'],

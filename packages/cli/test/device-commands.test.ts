@@ -1,0 +1,107 @@
+// slipway devices / groups against a real server on loopback, with devices speaking HTTPS to it.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createLogger, loadServerConfig, type RunningServer, startServer } from '@slipway/server';
+import { simpleDevice } from './support/device-client.js';
+import { assertFails, assertOk, parseJson, slipway } from './support/run.js';
+
+const ADMIN_PASSWORD = 'admin password for device commands';
+
+describe('device and group commands', () => {
+  let dir: string;
+  let server: RunningServer;
+  let ca: string;
+  let env: { configDir: string };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'slipway-cli-devices-'));
+    const config = await loadServerConfig({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0' }, {});
+    server = await startServer(config, { logger: createLogger('silent'), adminPassword: ADMIN_PASSWORD });
+    ca = await readFile(server.caFile as string, 'utf8');
+    env = { configDir: join(dir, 'config') };
+    assertOk(
+      await slipway(['login', '--server', url(), '--username', 'admin', '--password-stdin', '--ca', server.caFile as string], {
+        env,
+        stdin: `${ADMIN_PASSWORD}\n`,
+      }),
+    );
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const url = () => server.url.replace('127.0.0.1', 'localhost');
+  const idOf = async (serial: string) =>
+    parseJson<{ devices: { id: string; status: string }[] }>(
+      await slipway(['devices', 'list', '--attr', `serial=${serial}`, '--json'], { env }),
+    ).devices[0];
+
+  test('a pending device is listed, accepted, shown, and decommissioned from the command line', async () => {
+    const device = simpleDevice(url(), ca, 'GW-CLI-1');
+    assert.equal((await device.authenticate()).body.error?.code, 'SLW_DEVICE_PENDING');
+    const pending = parseJson<{ devices: { id: string }[]; total: number }>(
+      await slipway(['devices', 'list', '--status', 'pending', '--json'], { env }),
+    );
+    assert.equal(pending.total, 1);
+    const id = pending.devices[0]?.id as string;
+    const accepted = await slipway(['devices', 'accept', id], { env });
+    assertOk(accepted);
+    assert.match(accepted.stdout, new RegExp(`${id} accepted`));
+    assert.equal((await device.authenticate()).status, 200);
+    const shown = await slipway(['devices', 'show', id], { env });
+    assertOk(shown);
+    assert.match(shown.stdout, /identity +serial=GW-CLI-1/);
+    assert.match(shown.stdout, /auth +\S+ accepted from 127\.0\.0\.1/);
+    assertOk(await slipway(['devices', 'decommission', id], { env }));
+    assert.equal((await device.authenticate()).body.error?.code, 'SLW_DEVICE_PENDING');
+    assertFails(await slipway(['devices', 'reject', '00000000-0000-4000-8000-000000000000'], { env }), 'SLW_DEVICE_NOT_FOUND');
+    assertFails(await slipway(['devices', 'accept'], { env }), 'SLW_USAGE_MISSING_OPTION');
+  });
+
+  test('preauthorize imports a JSON or a CSV manifest; those devices are accepted at first contact', async () => {
+    const fromJson = simpleDevice(url(), ca, 'GW-JSON-1');
+    const fromCsv = simpleDevice(url(), ca, 'GW-CSV-1');
+    const jsonFile = join(dir, 'manifest.json');
+    await writeFile(jsonFile, JSON.stringify({ devices: [{ identity: fromJson.identity, publicKey: fromJson.publicPem }] }));
+    const imported = await slipway(['devices', 'preauthorize', jsonFile, '--json'], { env });
+    assertOk(imported);
+    assert.deepEqual(parseJson(imported), { imported: 1, unchanged: 0 });
+    await writeFile(join(dir, 'gw-csv-1.pub'), fromCsv.publicPem);
+    const csvFile = join(dir, 'manifest.csv');
+    await writeFile(csvFile, 'serial,public_key_file\r\nGW-CSV-1,gw-csv-1.pub\r\n');
+    assertOk(await slipway(['devices', 'preauthorize', csvFile], { env }));
+    for (const device of [fromJson, fromCsv]) assert.equal((await device.authenticate()).status, 200);
+    assert.equal((await idOf('GW-CSV-1'))?.status, 'accepted');
+
+    const inline = simpleDevice(url(), ca, 'GW-CSV-2');
+    await writeFile(csvFile, `serial,public_key\nGW-CSV-2,"${inline.publicPem}"\n`);
+    assertOk(await slipway(['devices', 'preauthorize', csvFile], { env }));
+    assert.equal((await inline.authenticate()).status, 200);
+
+    await writeFile(csvFile, 'serial,public_key\nGW-BAD,"not a key"\n');
+    assertFails(await slipway(['devices', 'preauthorize', csvFile], { env }), 'SLW_DEVICE_MANIFEST_INVALID');
+    await writeFile(csvFile, 'serial\nGW-BAD\n');
+    assertFails(await slipway(['devices', 'preauthorize', csvFile], { env }), 'SLW_DEVICE_MANIFEST_INVALID');
+  });
+
+  test('groups: a static group by hand, a dynamic one by filter', async () => {
+    const a = (await idOf('GW-JSON-1'))?.id as string;
+    const b = (await idOf('GW-CSV-1'))?.id as string;
+    assertOk(await slipway(['groups', 'create', 'qa'], { env }));
+    const added = await slipway(['groups', 'add', 'qa', a, b, '--json'], { env });
+    assertOk(added);
+    assert.deepEqual(parseJson(added), { changed: 2 });
+    assertOk(await slipway(['groups', 'remove', 'qa', b], { env }));
+    assertOk(await slipway(['groups', 'create', 'accepted-all', '--filter', 'status=accepted'], { env }));
+    const groups = parseJson<{ name: string; kind: string; members: number }[]>(await slipway(['groups', 'list', '--json'], { env }));
+    assert.deepEqual(
+      groups.map((g) => `${g.name} ${g.kind} ${g.members}`),
+      ['accepted-all dynamic 3', 'qa static 1'],
+    );
+    assertFails(await slipway(['groups', 'add', 'accepted-all', a], { env }), 'SLW_GROUP_DYNAMIC');
+    assertFails(await slipway(['groups', 'create', 'x', '--filter', 'nonsense'], { env }), 'SLW_USAGE_INVALID_OPTION');
+  });
+});
