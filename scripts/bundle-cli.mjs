@@ -15,7 +15,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['zstd-napi', '@slipway/libdeflate', '@slipway/server'],
+  // @peculiar/x509 (and reflect-metadata) only for `slipway provision`: loaded from node_modules when used.
+  external: ['zstd-napi', '@slipway/libdeflate', '@slipway/server', '@peculiar/x509', 'reflect-metadata'],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',

@@ -1,5 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
-import { fileError, fileKeySigner, type PublicKeyInfo, parsePrivateKey, parsePublicKey, type Signer, SlipwayError } from '@slipway/core';
+import {
+  fileError,
+  fileKeySigner,
+  type PrivateKeyInfo,
+  type PublicKeyInfo,
+  parsePrivateKey,
+  parsePublicKey,
+  type Signer,
+  SlipwayError,
+} from '@slipway/core';
 import type { CliEnvironment } from './environment.js';
 
 export async function readInputFile(path: string): Promise<Buffer> {
@@ -19,6 +28,11 @@ export async function loadPublicKey(path: string): Promise<PublicKeyInfo> {
  * a release key is the most valuable secret of the fleet.
  */
 export async function loadSigner(path: string, env: CliEnvironment): Promise<Signer> {
+  return fileKeySigner(await loadPrivateKey(path, env));
+}
+
+/** A private key file, with the same checks as loadSigner: not a public key, not readable by others. */
+export async function loadPrivateKey(path: string, env: CliEnvironment): Promise<PrivateKeyInfo> {
   let mode: number;
   try {
     mode = (await stat(path)).mode;
@@ -36,5 +50,5 @@ export async function loadSigner(path: string, env: CliEnvironment): Promise<Sig
       `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
     );
   }
-  return fileKeySigner(parsePrivateKey(pem, path, env.keyPassphrase));
+  return parsePrivateKey(pem, path, env.keyPassphrase);
 }

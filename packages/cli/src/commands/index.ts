@@ -8,6 +8,7 @@ import { artifactVerify } from './artifact-verify.js';
 import { devicesAccept, devicesDecommission, devicesList, devicesPreauthorize, devicesReject, devicesShow } from './devices.js';
 import { groupsAdd, groupsCreate, groupsList, groupsRemove } from './groups.js';
 import { keyGenerate } from './key-generate.js';
+import { provision } from './provision.js';
 import {
   auditExport,
   auditVerify,
@@ -63,4 +64,5 @@ export const COMMANDS: readonly Command[] = [
   groupsAdd,
   groupsRemove,
   groupsList,
+  provision,
 ];

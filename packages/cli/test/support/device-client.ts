@@ -17,9 +17,16 @@ export interface SimpleDevice {
   authenticate(): Promise<{ status: number; body: { token?: string; deviceId?: string; error?: { code: string } } }>;
 }
 
-export function simpleDevice(serverUrl: string, ca: string, serial: string): SimpleDevice {
-  const pair = generateKeyPair('ecdsa-p256');
-  const signer = fileKeySigner(parsePrivateKey(pair.privatePem));
+/** A device with a new key, or with the key (and certificate) of a provisioned bundle. */
+export function simpleDevice(
+  serverUrl: string,
+  ca: string,
+  serial: string,
+  bundle?: { privatePem: string; certificate: string },
+): SimpleDevice {
+  const privateKey = parsePrivateKey(bundle?.privatePem ?? generateKeyPair('ecdsa-p256').privatePem);
+  const signer = fileKeySigner(privateKey);
+  const pair = { publicKey: privateKey.publicKey };
   const identity = { serial };
   return {
     identity,
@@ -30,6 +37,7 @@ export function simpleDevice(serverUrl: string, ca: string, serial: string): Sim
         publicKey: pair.publicKey.pem,
         timestamp: new Date().toISOString(),
         nonce: newNonce(),
+        ...(bundle ? { certificate: bundle.certificate } : {}),
       });
       return new Promise((resolve, reject) => {
         const req = request(

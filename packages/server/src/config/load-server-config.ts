@@ -21,7 +21,12 @@ const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   SLIPWAY_TLS_KEY_FILE: ['tls', 'keyFile'],
   SLIPWAY_BEHIND_PROXY: ['tls', 'behindProxy'],
   SLIPWAY_LOG_LEVEL: ['log', 'level'],
+  SLIPWAY_DEVICE_IDENTITY_ATTRIBUTES: ['devices', 'identityAttributes'],
+  SLIPWAY_MANUFACTURING_CA_FILES: ['devices', 'manufacturingCaFiles'],
 };
+
+/** Variables that hold a list: comma-separated. */
+const LIST_VARIABLES = new Set(['SLIPWAY_DEVICE_IDENTITY_ATTRIBUTES', 'SLIPWAY_MANUFACTURING_CA_FILES']);
 
 type Layer = Record<string, unknown>;
 
@@ -54,6 +59,12 @@ function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
     if (name === 'SLIPWAY_BEHIND_PROXY') {
       if (raw !== 'true' && raw !== 'false') throw new SlipwayError('SLW_CONFIG_INVALID', `${name}=${raw}: use true or false`);
       setPath(layer, path, raw === 'true');
+    } else if (LIST_VARIABLES.has(name)) {
+      setPath(
+        layer,
+        path,
+        raw.split(',').map((item) => item.trim()),
+      );
     } else setPath(layer, path, raw);
   }
   return layer;
