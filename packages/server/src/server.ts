@@ -13,7 +13,7 @@ import { AuditRepository } from './repositories/audit.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 import { AuditLog } from './services/audit-log.service.js';
 import { ensureFirstAdmin } from './services/first-admin.service.js';
-import { loadCertificates } from './tls/load-certificates.js';
+import { loadCertificates, loadCrls } from './tls/load-certificates.js';
 import { ensureTls } from './tls/local-ca.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -79,6 +79,8 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       );
     }
     const manufacturingCas = await loadCertificates(config.devices.manufacturingCaFiles, 'manufacturing CA');
+    const deviceCas = await loadCertificates(config.devices.mtls.caFiles, 'device CA');
+    const deviceCrls = await loadCrls(config.devices.mtls.crlFiles);
     const { app } = await buildApp({
       db,
       databaseKind: kind,
@@ -89,6 +91,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       now,
       devices: config.devices,
       manufacturingCas,
+      deviceTrust: { cas: deviceCas.map((c) => c.toString()), crls: deviceCrls },
     });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });

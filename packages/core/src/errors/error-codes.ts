@@ -121,6 +121,11 @@ export const ERROR_CODES = {
   SLW_DEVICE_INVENTORY_INVALID: code(400, false, 'The inventory report is malformed or too large.'),
   SLW_DEVICE_MANIFEST_INVALID: code(400, false, 'A preauthorization manifest is malformed; the message names the entry.'),
 
+  SLW_DEVICE_CERTIFICATE_INVALID: code(
+    401,
+    false,
+    'The device client certificate is missing, revoked, expired, untrusted, or for another key or token.',
+  ),
   SLW_GROUP_EXISTS: code(409, false, 'A group with this name exists already.'),
   SLW_GROUP_NOT_FOUND: code(404, false, 'No group has this name.'),
   SLW_GROUP_DYNAMIC: code(409, false, 'The group is dynamic: its members follow its filter and cannot be added or removed by hand.'),

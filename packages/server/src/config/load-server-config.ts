@@ -23,10 +23,18 @@ const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   SLIPWAY_LOG_LEVEL: ['log', 'level'],
   SLIPWAY_DEVICE_IDENTITY_ATTRIBUTES: ['devices', 'identityAttributes'],
   SLIPWAY_MANUFACTURING_CA_FILES: ['devices', 'manufacturingCaFiles'],
+  SLIPWAY_DEVICE_MTLS: ['devices', 'mtls', 'mode'],
+  SLIPWAY_DEVICE_CA_FILES: ['devices', 'mtls', 'caFiles'],
+  SLIPWAY_DEVICE_CRL_FILES: ['devices', 'mtls', 'crlFiles'],
 };
 
 /** Variables that hold a list: comma-separated. */
-const LIST_VARIABLES = new Set(['SLIPWAY_DEVICE_IDENTITY_ATTRIBUTES', 'SLIPWAY_MANUFACTURING_CA_FILES']);
+const LIST_VARIABLES = new Set([
+  'SLIPWAY_DEVICE_IDENTITY_ATTRIBUTES',
+  'SLIPWAY_MANUFACTURING_CA_FILES',
+  'SLIPWAY_DEVICE_CA_FILES',
+  'SLIPWAY_DEVICE_CRL_FILES',
+]);
 
 type Layer = Record<string, unknown>;
 
@@ -132,6 +140,15 @@ export async function loadServerConfig(
   const url = config.database.url;
   if (url !== '' && !/^postgres(ql)?:\/\//.test(url)) {
     throw new SlipwayError('SLW_CONFIG_INVALID', 'database url must start with postgres:// (leave it empty for SQLite)');
+  }
+  if (config.devices.mtls.mode !== 'off' && config.devices.mtls.caFiles.length === 0) {
+    throw new SlipwayError('SLW_CONFIG_INVALID', 'devices.mtls.mode needs devices.mtls.caFiles: the CAs device certificates chain to');
+  }
+  if (config.devices.mtls.mode !== 'off' && config.tls.behindProxy) {
+    throw new SlipwayError(
+      'SLW_CONFIG_INVALID',
+      'devices.mtls cannot work behind a TLS-terminating proxy: the proxy sees the client certificate, not Slipway',
+    );
   }
   if ((config.tls.certFile === '') !== (config.tls.keyFile === '')) {
     throw new SlipwayError('SLW_CONFIG_INVALID', 'tls.certFile and tls.keyFile go together: give both or neither');

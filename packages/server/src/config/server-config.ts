@@ -76,6 +76,18 @@ export const ServerConfigSchema = Type.Object(
         failuresPerIdentity: Type.Integer({ default: 5, minimum: 1, maximum: 10_000 }),
         /** PEM CA certificates; a device certificate issued by one of them is admitted at first contact. */
         manufacturingCaFiles: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { default: [], maxItems: 32 }),
+        /** Mutual TLS for the device API. */
+        mtls: Type.Object(
+          {
+            /** off; optional (a certificate, when presented, must verify); required (every device request needs one). */
+            mode: Type.Union([Type.Literal('off'), Type.Literal('optional'), Type.Literal('required')], { default: 'off' }),
+            /** PEM CA certificates that device client certificates must chain to. */
+            caFiles: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { default: [], maxItems: 32 }),
+            /** PEM certificate revocation lists; when given, every CA in caFiles needs a current one. */
+            crlFiles: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { default: [], maxItems: 32 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

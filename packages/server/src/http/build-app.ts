@@ -40,6 +40,8 @@ export interface AppOptions {
   readonly version: string;
   /** TLS key and certificate; null only behind a TLS-terminating proxy (tls.behindProxy). */
   readonly tls: { readonly key: string; readonly cert: string } | null;
+  /** Device CAs and CRLs (PEM) for mutual TLS, when devices.mtls.mode is not off. */
+  readonly deviceTrust?: { readonly cas: readonly string[]; readonly crls: readonly string[] };
   readonly now?: () => Date;
   readonly throttle?: LoginThrottle;
   /** Device admission and authentication settings; the schema's defaults when absent. */
@@ -63,7 +65,22 @@ export interface SlipwayApp {
 
 /** Builds the app without listening, so tests drive it with inject() or a real socket alike. */
 export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
-  const https = options.tls ? { https: { key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' as const } } : {};
+  const deviceConfig = options.devices ?? defaultDeviceConfig();
+  const mtls = deviceConfig.mtls.mode;
+  // Under mutual TLS the handshake asks for a client certificate but never fails on it: the device
+  // API decides per request (required or optional), so users and browsers still reach the rest.
+  const clientTls =
+    mtls !== 'off' && options.deviceTrust
+      ? {
+          requestCert: true,
+          rejectUnauthorized: false,
+          ca: [...options.deviceTrust.cas],
+          ...(options.deviceTrust.crls.length ? { crl: [...options.deviceTrust.crls] } : {}),
+        }
+      : {};
+  const https = options.tls
+    ? { https: { key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' as const, ...clientTls } }
+    : {};
   const app = Fastify({
     ...https,
     loggerInstance: options.logger,
@@ -108,7 +125,6 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const sessions = new SessionRepository(options.db);
   const tokens = new ApiTokenRepository(options.db);
   const auth = new AuthService({ users, sessions, tokens, audit, throttle: options.throttle ?? new LoginThrottle(), now });
-  const deviceConfig = options.devices ?? defaultDeviceConfig();
   const devices = new DeviceRepository(options.db);
   const deviceService = new DeviceService(devices, audit, deviceConfig, now);
   const deviceTokens = await DeviceTokens.open(new ServerSecretRepository(options.db), deviceConfig.tokenLifetimeSeconds, now());
@@ -138,6 +154,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     devices,
     service: deviceService,
     now,
+    mtls,
   });
   return { app, routes };
 }

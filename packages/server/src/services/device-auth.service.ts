@@ -30,6 +30,12 @@ export interface DeviceAuthDependencies {
   readonly now: () => Date;
 }
 
+/** A verified TLS client certificate (mutual TLS) and its thumbprint. */
+export interface TlsClientCertificate {
+  readonly certificate: X509Certificate;
+  readonly thumbprint: string;
+}
+
 export interface DeviceSession {
   readonly deviceId: string;
   readonly token: string;
@@ -45,6 +51,7 @@ const FAILURES = new Set([
   'SLW_DEVICE_IDENTITY_INVALID',
   'SLW_DEVICE_REJECTED',
   'SLW_DEVICE_KEY_IN_USE',
+  'SLW_DEVICE_CERTIFICATE_INVALID',
 ]);
 
 const BASE64 = /^[A-Za-z0-9+/]{1,1400}={0,2}$/;
@@ -64,13 +71,19 @@ export class DeviceAuthService {
     return this.deps.byAddress.blockedForMs(sourceIp);
   }
 
-  async authenticate(raw: Buffer, request: DeviceAuthRequest, signature: string | undefined, sourceIp: string): Promise<DeviceSession> {
+  async authenticate(
+    raw: Buffer,
+    request: DeviceAuthRequest,
+    signature: string | undefined,
+    sourceIp: string,
+    tlsCertificate?: TlsClientCertificate,
+  ): Promise<DeviceSession> {
     let identityKey: string | undefined;
     try {
       identityKey = canonicalIdentity(request.identity, this.deps.config.identityAttributes);
       const wait = this.deps.byIdentity.blockedForMs(identityKey);
       if (wait > 0) throw rateLimited(wait);
-      return await this.verifiedAuthenticate(raw, request, identityKey, signature, sourceIp);
+      return await this.verifiedAuthenticate(raw, request, identityKey, signature, sourceIp, tlsCertificate);
     } catch (err) {
       if (err instanceof SlipwayError && FAILURES.has(err.code)) {
         this.deps.byAddress.fail(sourceIp);
@@ -86,6 +99,7 @@ export class DeviceAuthService {
     identityKey: string,
     signature: string | undefined,
     sourceIp: string,
+    tlsCertificate: TlsClientCertificate | undefined,
   ): Promise<DeviceSession> {
     const { config, devices } = this.deps;
     const now = this.deps.now();
@@ -94,9 +108,15 @@ export class DeviceAuthService {
     if (!verifies(key, preAuthEncoding(PAYLOAD_TYPE_DEVICE_AUTH, raw), signature)) {
       throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'the request signature does not verify with the given key');
     }
+    if (tlsCertificate && !tlsCertificate.certificate.publicKey.equals(key.key)) {
+      throw new SlipwayError('SLW_DEVICE_CERTIFICATE_INVALID', 'the client certificate is for another key than the one authenticating');
+    }
     await this.claimNonce(request.nonce, request.timestamp, now);
+    // A TLS client certificate can serve as the manufacturing certificate too.
+    const certificate = request.certificate ?? tlsCertificate?.certificate.toString();
+    const bound = tlsCertificate?.thumbprint;
     const device = await devices.findByIdentity(identityKey);
-    if (!device) return this.firstContact(request, identityKey, key, sourceIp, now);
+    if (!device) return this.firstContact(request, certificate, identityKey, key, sourceIp, now, bound);
     const keys = await devices.keysOf(device.id);
     const known = keys.find((k) => k.keyId === key.keyId);
     if (device.status === 'decommissioned') return this.readmission(device, key, sourceIp, now);
@@ -122,20 +142,28 @@ export class DeviceAuthService {
         throw this.pending();
       case 'preauthorized':
         await this.admit(device, ['preauthorized'], 'preauthorized', sourceIp, now);
-        return this.issue(device.id, key, known.state, sourceIp, now);
+        return this.issue(device.id, key, known.state, sourceIp, now, bound);
       case 'accepted':
-        return this.issue(device.id, key, known.state, sourceIp, now);
+        return this.issue(device.id, key, known.state, sourceIp, now, bound);
     }
   }
 
   /** An identity never seen: admitted at once with a manufacturing certificate, else pending. */
-  private async firstContact(request: DeviceAuthRequest, identityKey: string, key: PublicKeyInfo, sourceIp: string, now: Date) {
+  private async firstContact(
+    request: DeviceAuthRequest,
+    certificate: string | undefined,
+    identityKey: string,
+    key: PublicKeyInfo,
+    sourceIp: string,
+    now: Date,
+    bound: string | undefined,
+  ) {
     const { devices, config } = this.deps;
     const owner = await devices.keyOwner(key.keyId);
     if (owner) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
     const certified =
-      request.certificate !== undefined && this.deps.manufacturingCas.length > 0
-        ? checkManufacturingCertificate(request.certificate, this.deps.manufacturingCas, key, request.identity, now)
+      certificate !== undefined && this.deps.manufacturingCas.length > 0
+        ? checkManufacturingCertificate(certificate, this.deps.manufacturingCas, key, request.identity, now)
         : undefined;
     if (!certified?.ok && (await devices.countByStatus('pending')) >= config.maxPending) {
       await this.deps.audit.append({
@@ -168,7 +196,7 @@ export class DeviceAuthService {
       outcome: 'success',
       details: { identity: request.identity, keyId: key.keyId, ...(certified && !certified.ok ? { certificate: certified.reason } : {}) },
     });
-    if (status === 'accepted') return this.issue(id, key, 'active', sourceIp, now);
+    if (status === 'accepted') return this.issue(id, key, 'active', sourceIp, now, bound);
     await this.event(
       id,
       sourceIp,
@@ -288,7 +316,14 @@ export class DeviceAuthService {
   }
 
   /** Issues a token; authenticating with a rotation's new key completes the rotation. */
-  private async issue(deviceId: string, key: PublicKeyInfo, keyState: string, sourceIp: string, now: Date): Promise<DeviceSession> {
+  private async issue(
+    deviceId: string,
+    key: PublicKeyInfo,
+    keyState: string,
+    sourceIp: string,
+    now: Date,
+    certificateThumbprint: string | undefined,
+  ): Promise<DeviceSession> {
     const { devices } = this.deps;
     if (keyState === 'next') {
       await devices.transaction((tx) => tx.keepOnlyKey(deviceId, key.keyId));
@@ -304,7 +339,7 @@ export class DeviceAuthService {
     }
     await devices.markAuthenticated(deviceId, now.toISOString());
     await this.event(deviceId, sourceIp, key.keyId, 'accepted', null, now);
-    const { token, expiresAt } = await this.deps.tokens.issue(deviceId, now);
+    const { token, expiresAt } = await this.deps.tokens.issue(deviceId, now, certificateThumbprint);
     return { deviceId, token, expiresAt };
   }
 

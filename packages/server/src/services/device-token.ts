@@ -27,10 +27,14 @@ export class DeviceTokens {
     return new DeviceTokens(privateKey, createPublicKey(privateKey), lifetimeSeconds);
   }
 
-  async issue(deviceId: string, now: Date): Promise<{ token: string; expiresAt: string }> {
+  /**
+   * A token for the device; with `certificateThumbprint` (mutual TLS) it is bound to that client
+   * certificate (RFC 8705 `cnf`), so a stolen token is useless without the device's TLS key too.
+   */
+  async issue(deviceId: string, now: Date, certificateThumbprint?: string): Promise<{ token: string; expiresAt: string }> {
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.lifetimeSeconds;
-    const token = await new SignJWT({})
+    const token = await new SignJWT(certificateThumbprint ? { cnf: { 'x5t#S256': certificateThumbprint } } : {})
       .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -42,8 +46,8 @@ export class DeviceTokens {
     return { token, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  /** The device id a valid, unexpired token names; SLW_DEVICE_TOKEN_INVALID otherwise. */
-  async verify(token: string, now: Date): Promise<string> {
+  /** The device a valid, unexpired token names, and the certificate it is bound to; SLW_DEVICE_TOKEN_INVALID otherwise. */
+  async verify(token: string, now: Date): Promise<{ deviceId: string; certificateThumbprint?: string }> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
         algorithms: ['EdDSA'],
@@ -53,7 +57,8 @@ export class DeviceTokens {
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       if (typeof payload.sub !== 'string') throw new Error('no subject');
-      return payload.sub;
+      const bound = (payload.cnf as { 'x5t#S256'?: unknown } | undefined)?.['x5t#S256'];
+      return { deviceId: payload.sub, ...(typeof bound === 'string' ? { certificateThumbprint: bound } : {}) };
     } catch (err) {
       throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'the device token is invalid or expired; authenticate again', { cause: err });
     }

@@ -24,3 +24,19 @@ export async function loadCertificates(files: readonly string[], what: string): 
   }
   return certificates;
 }
+
+/** The PEM text of each certificate revocation list file, checked to hold at least one CRL. */
+export async function loadCrls(files: readonly string[]): Promise<string[]> {
+  const crls: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new SlipwayError('SLW_CONFIG_INVALID', `device CRL ${file} cannot be read`, { cause: err });
+    }
+    if (!text.includes('-----BEGIN X509 CRL-----')) throw new SlipwayError('SLW_CONFIG_INVALID', `device CRL ${file} holds no PEM CRL`);
+    crls.push(text);
+  }
+  return crls;
+}

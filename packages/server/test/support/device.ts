@@ -109,6 +109,8 @@ export function errorCode(response: { json(): unknown }): string {
 export interface TestCa {
   readonly cert: string;
   issue(device: TestDevice, identity?: Record<string, string>): Promise<string>;
+  /** A CRL (PEM) revoking the certificates with these serial numbers (hex). */
+  crl(revokedSerials: readonly string[]): Promise<string>;
 }
 
 /** A manufacturing CA that issues device certificates carrying the identity as a SAN URI. */
@@ -123,7 +125,10 @@ export async function testCa(name: string): Promise<TestCa> {
     notAfter: new Date(now + 365 * 86_400_000),
     keys,
     signingAlgorithm: algorithm,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   let serial = 1;
   return {
@@ -143,6 +148,18 @@ export async function testCa(name: string): Promise<TestCa> {
         extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: identityUri(identity) }])],
       });
       return cert.toString('pem');
+    },
+    async crl(revokedSerials) {
+      const crl = await x509.X509CrlGenerator.create({
+        issuer: ca.subject,
+        thisUpdate: new Date(now - 60_000),
+        nextUpdate: new Date(now + 7 * 86_400_000),
+        entries: revokedSerials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now - 30_000) })),
+        signingKey: keys.privateKey,
+        signingAlgorithm: algorithm,
+      });
+      // OpenSSL (and so Node's TLS) reads the X509 CRL label; the library writes plain CRL.
+      return `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`;
     },
   };
 }

@@ -2,6 +2,7 @@ import { SlipwayError } from '@slipway/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DeviceRepository } from '../../repositories/device.repository.js';
 import type { DeviceTokens } from '../../services/device-token.js';
+import type { ClientCertificate } from './client-certificate.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{20,4096})$/;
 
@@ -15,6 +16,8 @@ declare module 'fastify' {
     deviceId?: string;
     /** The exact body bytes, for signature checks (device API only). */
     rawBody?: Buffer;
+    /** The verified TLS client certificate of a device request, under mutual TLS. */
+    clientCertificate?: ClientCertificate;
   }
 }
 
@@ -27,7 +30,13 @@ export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now:
     if (request.routeOptions.config.deviceAuth === 'none') return;
     const bearer = BEARER.exec(request.headers.authorization ?? '');
     if (!bearer) throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'a device token is required; authenticate first');
-    const deviceId = await tokens.verify(bearer[1] as string, now());
+    const { deviceId, certificateThumbprint } = await tokens.verify(bearer[1] as string, now());
+    if (certificateThumbprint !== undefined && request.clientCertificate?.thumbprint !== certificateThumbprint) {
+      throw new SlipwayError(
+        'SLW_DEVICE_CERTIFICATE_INVALID',
+        'this device token is bound to a client certificate the request does not present',
+      );
+    }
     if ((await devices.statusOf(deviceId)) !== 'accepted') {
       throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'this device is not accepted (any more); authenticate again');
     }

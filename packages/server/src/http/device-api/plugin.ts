@@ -12,6 +12,7 @@ import type { DeviceService } from '../../services/device.service.js';
 import type { DeviceAuthService } from '../../services/device-auth.service.js';
 import { rateLimited } from '../../services/device-auth.service.js';
 import type { DeviceTokens } from '../../services/device-token.js';
+import { clientCertificate, type MtlsMode } from './client-certificate.js';
 import { deviceHook } from './device-hook.js';
 import { DeviceAuthBody, DeviceSessionBody, InventoryBody, KeyRotationBody, OwnDeviceBody } from './schemas.js';
 
@@ -25,6 +26,7 @@ export interface DeviceApiServices {
   readonly devices: DeviceRepository;
   readonly service: DeviceService;
   readonly now: () => Date;
+  readonly mtls: MtlsMode;
 }
 
 /** The device API: authentication by signed request, then device tokens on every other route. */
@@ -34,6 +36,9 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: DEVICE_BODY_LIMIT }, (request, body, done) => {
     request.rawBody = body as Buffer;
     parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
+  app.addHook('onRequest', async (request) => {
+    request.clientCertificate = clientCertificate(request, services.mtls);
   });
   app.addHook('onRequest', deviceHook(services.tokens, services.devices, services.now));
 
@@ -56,6 +61,7 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
         request.body as DeviceAuthRequest,
         typeof signature === 'string' ? signature : undefined,
         request.ip,
+        request.clientCertificate,
       );
     },
   );
