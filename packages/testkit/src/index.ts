@@ -1,0 +1,2 @@
+export * from './device-simulator.js';
+export * from './https-json.js';
