@@ -107,5 +107,21 @@ for (const [name, make] of DIALECTS) {
       assert.ok(verdict.ok, JSON.stringify(verdict));
       assert.equal(verdict.entries, 29);
     });
+
+    test('a hundred concurrent appends in one process all land, in one unbroken chain', async (t) => {
+      if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+      await fresh();
+      const rows = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          log.append({ actorType: 'system', action: 'test.burst', outcome: 'success', details: { i } }),
+        ),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        rows.map((_, i) => (rows[0]?.seq ?? 0) + i),
+      );
+      const verdict = await log.verify();
+      assert.ok(verdict.ok, JSON.stringify(verdict));
+    });
   });
 }

@@ -74,6 +74,8 @@ export const ServerConfigSchema = Type.Object(
         failuresPerAddress: Type.Integer({ default: 30, minimum: 1, maximum: 100_000 }),
         /** Failed device requests allowed per identity before 429s, refilled per minute. */
         failuresPerIdentity: Type.Integer({ default: 5, minimum: 1, maximum: 10_000 }),
+        /** Days of authentication history kept per device. */
+        authHistoryDays: Type.Integer({ default: 30, minimum: 1, maximum: 3650 }),
         /** PEM CA certificates; a device certificate issued by one of them is admitted at first contact. */
         manufacturingCaFiles: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { default: [], maxItems: 32 }),
         /** Mutual TLS for the device API. */

@@ -4,6 +4,7 @@ import type { Database, DeviceAuthEventTable, DeviceKeyTable, DeviceStatus, Devi
 
 export type DeviceRow = DeviceTable;
 export type DeviceKeyRow = DeviceKeyTable;
+export type CurrentDevice = Pick<DeviceTable, 'id' | 'status' | 'identity' | 'deviceType' | 'inventoryAt'>;
 
 export interface DeviceFilter {
   readonly status?: DeviceStatus;
@@ -33,19 +34,22 @@ export function newDeviceRow(id: string, identity: string, status: DeviceStatus,
 
 /** Plain queries over devices, their keys, attributes, nonces and authentication history. */
 export class DeviceRepository {
-  /** Read on every device API request: is the token's device still accepted? */
-  private readonly selectStatus;
+  /** Read on every device API request: is the token's device still accepted, and who is it? */
+  private readonly selectCurrent;
 
   constructor(private readonly db: Kysely<Database>) {
-    this.selectStatus = preparedQuery(db, (db, id) => db.selectFrom('device').select('status').where('id', '=', id));
+    this.selectCurrent = preparedQuery(db, (db, id) =>
+      db.selectFrom('device').select(['id', 'status', 'identity', 'deviceType', 'inventoryAt']).where('id', '=', id),
+    );
   }
 
   transaction<T>(work: (repository: DeviceRepository, trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(new DeviceRepository(trx as unknown as Kysely<Database>), trx));
   }
 
-  async statusOf(id: string): Promise<DeviceStatus | undefined> {
-    return (await this.selectStatus(id))[0]?.status;
+  /** The device as a device request needs it: one indexed read by primary key. */
+  async current(id: string): Promise<CurrentDevice | undefined> {
+    return (await this.selectCurrent(id))[0];
   }
 
   async findById(id: string): Promise<DeviceRow | undefined> {
@@ -149,6 +153,10 @@ export class DeviceRepository {
       .onConflict((oc) => oc.column('nonce').doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async forgetAuthEventsBefore(at: string): Promise<void> {
+    await this.db.deleteFrom('deviceAuthEvent').where('at', '<', at).execute();
   }
 
   async forgetNoncesBefore(at: string): Promise<void> {

@@ -64,7 +64,21 @@ export class AuditLog {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async append(event: AuditEvent): Promise<AuditRow> {
+  /** The tail of this process's appends: each waits for the one before it. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Appends one entry. Appends from this process go one at a time (racing for the next number
+   * among themselves would only burn retries); another process on the same PostgreSQL can still
+   * take a number first, and then this append chains onto its entry and tries again.
+   */
+  append(event: AuditEvent): Promise<AuditRow> {
+    const result = this.queue.then(() => this.appendNow(event));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendNow(event: AuditEvent): Promise<AuditRow> {
     const details = event.details ? canonicalJson(event.details) : null;
     for (let attempt = 1; ; attempt++) {
       const head = await this.entries.head();
@@ -87,6 +101,8 @@ export class AuditLog {
       } catch (err) {
         // Another writer took this number: chain onto its entry instead. Anything else is real.
         if (attempt >= MAX_APPEND_ATTEMPTS || !(await this.taken(row.seq))) throw err;
+        // Another process won this number: back off a little, at random, so two do not collide again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
       }
     }
   }

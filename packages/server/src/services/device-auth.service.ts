@@ -12,12 +12,12 @@ import {
 } from '@slipway/core';
 import type { ServerConfig } from '../config/server-config.js';
 import type { DeviceStatus } from '../db/schema.js';
-import { type DeviceRepository, type DeviceRow, newDeviceRow } from '../repositories/device.repository.js';
-import type { AuditLog } from './audit-log.service.js';
+import { type DeviceRepository, newDeviceRow } from '../repositories/device.repository.js';
+import type { AuditEvent, AuditLog } from './audit-log.service.js';
 import { parseDeviceKey } from './device-key-policy.js';
 import type { DeviceTokens } from './device-token.js';
 import type { FailureLimiter } from './failure-limiter.js';
-import { checkManufacturingCertificate } from './manufacturing-ca.js';
+import { type CertificateCheck, checkManufacturingCertificate } from './manufacturing-ca.js';
 
 export interface DeviceAuthDependencies {
   readonly devices: DeviceRepository;
@@ -34,6 +34,25 @@ export interface DeviceAuthDependencies {
 export interface TlsClientCertificate {
   readonly certificate: X509Certificate;
   readonly thumbprint: string;
+}
+
+/** One authentication attempt whose signature has verified. */
+interface Attempt {
+  readonly request: DeviceAuthRequest;
+  readonly identityKey: string;
+  readonly key: PublicKeyInfo;
+  readonly certified: CertificateCheck | undefined;
+  readonly sourceIp: string;
+  readonly at: string;
+}
+
+type AuditNote = Omit<AuditEvent, 'sourceIp'>;
+
+/** The outcome of an attempt: the device, what to audit, and the refusal if it gets no token. */
+interface Decision {
+  readonly deviceId: string;
+  readonly audit: readonly AuditNote[];
+  readonly refusal?: SlipwayError;
 }
 
 export interface DeviceSession {
@@ -62,7 +81,7 @@ const BASE64 = /^[A-Za-z0-9+/]{1,1400}={0,2}$/;
  * then of the identity, then the clock), the signature next, and only then the database.
  */
 export class DeviceAuthService {
-  private lastNoncePrune = 0;
+  private lastPrune = 0;
 
   constructor(private readonly deps: DeviceAuthDependencies) {}
 
@@ -101,7 +120,7 @@ export class DeviceAuthService {
     sourceIp: string,
     tlsCertificate: TlsClientCertificate | undefined,
   ): Promise<DeviceSession> {
-    const { config, devices } = this.deps;
+    const { config } = this.deps;
     const now = this.deps.now();
     this.checkClock(request.timestamp, now);
     const key = parseDeviceKey(request.publicKey, config);
@@ -111,124 +130,154 @@ export class DeviceAuthService {
     if (tlsCertificate && !tlsCertificate.certificate.publicKey.equals(key.key)) {
       throw new SlipwayError('SLW_DEVICE_CERTIFICATE_INVALID', 'the client certificate is for another key than the one authenticating');
     }
-    await this.claimNonce(request.nonce, request.timestamp, now);
     // A TLS client certificate can serve as the manufacturing certificate too.
     const certificate = request.certificate ?? tlsCertificate?.certificate.toString();
-    const bound = tlsCertificate?.thumbprint;
-    const device = await devices.findByIdentity(identityKey);
-    if (!device) return this.firstContact(request, certificate, identityKey, key, sourceIp, now, bound);
-    const keys = await devices.keysOf(device.id);
-    const known = keys.find((k) => k.keyId === key.keyId);
-    if (device.status === 'decommissioned') return this.readmission(device, key, sourceIp, now);
-    if (!known) {
-      await this.event(device.id, sourceIp, key.keyId, 'denied', 'unknown key for this identity', now);
-      await this.deps.audit.append({
-        actorType: 'device',
-        actorId: device.id,
-        sourceIp,
-        action: 'device.unknown-key',
-        target: device.id,
-        outcome: 'denied',
-        details: { keyId: key.keyId, severity: 'warning' },
-      });
-      throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'this identity is registered with another key');
-    }
-    switch (device.status) {
-      case 'rejected':
-        await this.event(device.id, sourceIp, key.keyId, 'denied', 'rejected', now);
-        throw new SlipwayError('SLW_DEVICE_REJECTED', 'this device was rejected');
-      case 'pending':
-        await this.event(device.id, sourceIp, key.keyId, 'pending', null, now);
-        throw this.pending();
-      case 'preauthorized':
-        await this.admit(device, ['preauthorized'], 'preauthorized', sourceIp, now);
-        return this.issue(device.id, key, known.state, sourceIp, now, bound);
-      case 'accepted':
-        return this.issue(device.id, key, known.state, sourceIp, now, bound);
-    }
-  }
-
-  /** An identity never seen: admitted at once with a manufacturing certificate, else pending. */
-  private async firstContact(
-    request: DeviceAuthRequest,
-    certificate: string | undefined,
-    identityKey: string,
-    key: PublicKeyInfo,
-    sourceIp: string,
-    now: Date,
-    bound: string | undefined,
-  ) {
-    const { devices, config } = this.deps;
-    const owner = await devices.keyOwner(key.keyId);
-    if (owner) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
     const certified =
       certificate !== undefined && this.deps.manufacturingCas.length > 0
         ? checkManufacturingCertificate(certificate, this.deps.manufacturingCas, key, request.identity, now)
         : undefined;
-    if (!certified?.ok && (await devices.countByStatus('pending')) >= config.maxPending) {
-      await this.deps.audit.append({
-        actorType: 'system',
-        sourceIp,
-        action: 'device.admission-full',
-        target: identityKey,
-        outcome: 'denied',
-        details: { maxPending: config.maxPending, severity: 'warning' },
-      });
-      throw new SlipwayError('SLW_DEVICE_ADMISSION_FULL', 'too many devices wait for admission; try later', {
-        details: { retryAfterSeconds: config.pendingRetrySeconds },
-      });
-    }
-    const at = now.toISOString();
-    const id = randomUUID();
-    const status: DeviceStatus = certified?.ok ? 'accepted' : 'pending';
-    const statusBy = certified?.ok ? 'manufacturing-ca' : 'device';
-    await devices.transaction(async (tx) => {
-      await tx.insert(newDeviceRow(id, identityKey, status, statusBy, at), request.identity, [
-        { keyId: key.keyId, deviceId: id, publicKey: key.pem, state: 'active', createdAt: at },
-      ]);
-    });
-    await this.deps.audit.append({
-      actorType: certified?.ok ? 'system' : 'device',
-      actorId: certified?.ok ? 'manufacturing-ca' : id,
-      sourceIp,
-      action: certified?.ok ? 'device.accept' : 'device.register',
-      target: id,
-      outcome: 'success',
-      details: { identity: request.identity, keyId: key.keyId, ...(certified && !certified.ok ? { certificate: certified.reason } : {}) },
-    });
-    if (status === 'accepted') return this.issue(id, key, 'active', sourceIp, now, bound);
-    await this.event(
-      id,
-      sourceIp,
-      key.keyId,
-      'pending',
-      certified && !certified.ok ? `certificate refused: ${certified.reason}` : null,
-      now,
+    await this.pruneIfDue(now);
+    // Every read and write of one authentication in one transaction: one commit (one fsync on
+    // SQLite) instead of one per statement, and a consistent view of the device.
+    const decision = await this.deps.devices.transaction((tx) =>
+      this.decide(tx, { request, identityKey, key, certified, sourceIp, at: now.toISOString() }),
     );
-    throw this.pending();
+    for (const event of decision.audit) await this.deps.audit.append({ sourceIp, ...event });
+    if (decision.refusal) throw decision.refusal;
+    const { token, expiresAt } = await this.deps.tokens.issue(decision.deviceId, now, tlsCertificate?.thumbprint);
+    return { deviceId: decision.deviceId, token, expiresAt };
   }
 
-  /** A decommissioned device that comes back waits for admission anew, with the key it now presents. */
-  private async readmission(device: DeviceRow, key: PublicKeyInfo, sourceIp: string, now: Date): Promise<never> {
-    const { devices } = this.deps;
-    const owner = await devices.keyOwner(key.keyId);
-    if (owner && owner !== device.id) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
-    const at = now.toISOString();
-    await devices.transaction(async (tx) => {
-      if (!(await tx.transition(device.id, ['decommissioned'], 'pending', 'device', at))) return;
-      await tx.replaceKeys(device.id, [{ keyId: key.keyId, deviceId: device.id, publicKey: key.pem, state: 'active', createdAt: at }]);
+  /**
+   * What this authentication means for the device, decided and recorded inside the transaction:
+   * the nonce is claimed, the device registered or moved, the attempt written to its history.
+   * Audit entries and the answer follow once it has committed.
+   */
+  private async decide(tx: DeviceRepository, a: Attempt): Promise<Decision> {
+    const { config } = this.deps;
+    if (!(await tx.claimNonce(a.request.nonce, this.nonceExpiry(a.request.timestamp)))) {
+      throw new SlipwayError('SLW_DEVICE_AUTH_REPLAY', 'this request was seen before (nonce reused)');
+    }
+    const keyRow = (deviceId: string) => ({
+      keyId: a.key.keyId,
+      deviceId,
+      publicKey: a.key.pem,
+      state: 'active' as const,
+      createdAt: a.at,
     });
-    await this.deps.audit.append({
-      actorType: 'device',
-      actorId: device.id,
-      sourceIp,
-      action: 'device.register',
-      target: device.id,
-      outcome: 'success',
-      details: { keyId: key.keyId, readmission: true },
-    });
-    await this.event(device.id, sourceIp, key.keyId, 'pending', 'decommissioned device asks to be admitted anew', now);
-    throw this.pending();
+    const history = (deviceId: string, outcome: string, reason: string | null) =>
+      tx.recordAuthEvent({ id: randomUUID(), deviceId, at: a.at, sourceIp: a.sourceIp, keyId: a.key.keyId, outcome, reason });
+    const device = await tx.findByIdentity(a.identityKey);
+
+    if (!device || device.status === 'decommissioned') {
+      const owner = await tx.keyOwner(a.key.keyId);
+      if (owner && owner !== device?.id) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
+      const admitted = a.certified?.ok === true;
+      if (!admitted && (await tx.countByStatus('pending')) >= config.maxPending) {
+        return {
+          deviceId: device?.id ?? '',
+          audit: [
+            {
+              actorType: 'system',
+              action: 'device.admission-full',
+              target: a.identityKey,
+              outcome: 'denied',
+              details: { maxPending: config.maxPending, severity: 'warning' },
+            },
+          ],
+          refusal: new SlipwayError('SLW_DEVICE_ADMISSION_FULL', 'too many devices wait for admission; try later', {
+            details: { retryAfterSeconds: config.pendingRetrySeconds },
+          }),
+        };
+      }
+      const status: DeviceStatus = admitted ? 'accepted' : 'pending';
+      const by = admitted ? 'manufacturing-ca' : 'device';
+      const id = device?.id ?? randomUUID();
+      if (device) {
+        // A decommissioned device that comes back waits for admission anew, with the key it presents now.
+        await tx.transition(id, ['decommissioned'], status, by, a.at);
+        await tx.replaceKeys(id, [keyRow(id)]);
+      } else {
+        await tx.insert(newDeviceRow(id, a.identityKey, status, by, a.at), a.request.identity, [keyRow(id)]);
+      }
+      const certificateNote = a.certified && !a.certified.ok ? `certificate refused: ${a.certified.reason}` : null;
+      const audit: AuditNote[] = [
+        {
+          actorType: 'device',
+          actorId: id,
+          action: 'device.register',
+          target: id,
+          outcome: 'success',
+          details: {
+            identity: a.request.identity,
+            keyId: a.key.keyId,
+            ...(device ? { readmission: true } : {}),
+            ...(certificateNote ? { certificate: certificateNote } : {}),
+          },
+        },
+      ];
+      if (admitted) {
+        audit.push({ actorType: 'system', actorId: 'manufacturing-ca', action: 'device.accept', target: id, outcome: 'success' });
+        await this.accepted(tx, id, 'active', a);
+        await history(id, 'accepted', null);
+        return { deviceId: id, audit };
+      }
+      await history(id, 'pending', certificateNote ?? (device ? 'decommissioned device asks to be admitted anew' : null));
+      return { deviceId: id, audit, refusal: this.pending() };
+    }
+
+    const known = (await tx.keysOf(device.id)).find((k) => k.keyId === a.key.keyId);
+    if (!known) {
+      await history(device.id, 'denied', 'unknown key for this identity');
+      return {
+        deviceId: device.id,
+        audit: [
+          {
+            actorType: 'device',
+            actorId: device.id,
+            action: 'device.unknown-key',
+            target: device.id,
+            outcome: 'denied',
+            details: { keyId: a.key.keyId, severity: 'warning' },
+          },
+        ],
+        refusal: new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'this identity is registered with another key'),
+      };
+    }
+    switch (device.status) {
+      case 'rejected':
+        await history(device.id, 'denied', 'rejected');
+        return { deviceId: device.id, audit: [], refusal: new SlipwayError('SLW_DEVICE_REJECTED', 'this device was rejected') };
+      case 'pending':
+        await history(device.id, 'pending', null);
+        return { deviceId: device.id, audit: [], refusal: this.pending() };
+      case 'preauthorized':
+      case 'accepted': {
+        const audit: AuditNote[] = [];
+        if (device.status === 'preauthorized' && (await tx.transition(device.id, ['preauthorized'], 'accepted', 'preauthorized', a.at))) {
+          audit.push({ actorType: 'system', actorId: 'preauthorized', action: 'device.accept', target: device.id, outcome: 'success' });
+        }
+        if (known.state === 'next') {
+          audit.push({
+            actorType: 'device',
+            actorId: device.id,
+            action: 'device.key-rotated',
+            target: device.id,
+            outcome: 'success',
+            details: { keyId: a.key.keyId },
+          });
+        }
+        await this.accepted(tx, device.id, known.state, a);
+        await history(device.id, 'accepted', null);
+        return { deviceId: device.id, audit };
+      }
+    }
+  }
+
+  /** An accepted authentication: completes a key rotation when it used the new key, and notes the time. */
+  private async accepted(tx: DeviceRepository, deviceId: string, keyState: string, a: Attempt): Promise<void> {
+    if (keyState === 'next') await tx.keepOnlyKey(deviceId, a.key.keyId);
+    await tx.markAuthenticated(deviceId, a.at);
   }
 
   /**
@@ -255,7 +304,7 @@ export class DeviceAuthService {
     if (!current || !verifies(next, signed, signatures.proposed)) {
       throw new SlipwayError('SLW_DEVICE_AUTH_INVALID', 'a key rotation must be signed by the current key and by the proposed key');
     }
-    await this.claimNonce(request.nonce, request.timestamp, now);
+    await this.claimNonce(request.nonce, request.timestamp);
     const existing = keys.find((k) => k.keyId === next.keyId);
     if (existing) return { keyId: next.keyId };
     const owner = await devices.keyOwner(next.keyId);
@@ -292,55 +341,22 @@ export class DeviceAuthService {
     return new Date(Date.parse(timestamp) + 2 * this.deps.config.maxClockSkewSeconds * 1000).toISOString();
   }
 
-  /** Claims a nonce; once a minute also forgets expired ones, so the table holds about one window. */
-  private async claimNonce(nonce: string, timestamp: string, now: Date): Promise<void> {
-    if (now.getTime() - this.lastNoncePrune > 60_000) {
-      this.lastNoncePrune = now.getTime();
-      await this.deps.devices.forgetNoncesBefore(now.toISOString());
-    }
+  /**
+   * Once a minute: forget nonces past their window (the table holds about one window of requests)
+   * and authentication history older than devices.authHistoryDays (it would otherwise grow by
+   * every device's every authentication).
+   */
+  private async pruneIfDue(now: Date): Promise<void> {
+    if (now.getTime() - this.lastPrune < 60_000) return;
+    this.lastPrune = now.getTime();
+    await this.deps.devices.forgetNoncesBefore(now.toISOString());
+    await this.deps.devices.forgetAuthEventsBefore(new Date(now.getTime() - this.deps.config.authHistoryDays * 86_400_000).toISOString());
+  }
+
+  private async claimNonce(nonce: string, timestamp: string): Promise<void> {
     if (!(await this.deps.devices.claimNonce(nonce, this.nonceExpiry(timestamp)))) {
       throw new SlipwayError('SLW_DEVICE_AUTH_REPLAY', 'this request was seen before (nonce reused)');
     }
-  }
-
-  private async admit(device: DeviceRow, from: DeviceStatus[], by: string, sourceIp: string, now: Date): Promise<void> {
-    if (!(await this.deps.devices.transition(device.id, from, 'accepted', by, now.toISOString()))) return;
-    await this.deps.audit.append({
-      actorType: 'system',
-      actorId: by,
-      sourceIp,
-      action: 'device.accept',
-      target: device.id,
-      outcome: 'success',
-    });
-  }
-
-  /** Issues a token; authenticating with a rotation's new key completes the rotation. */
-  private async issue(
-    deviceId: string,
-    key: PublicKeyInfo,
-    keyState: string,
-    sourceIp: string,
-    now: Date,
-    certificateThumbprint: string | undefined,
-  ): Promise<DeviceSession> {
-    const { devices } = this.deps;
-    if (keyState === 'next') {
-      await devices.transaction((tx) => tx.keepOnlyKey(deviceId, key.keyId));
-      await this.deps.audit.append({
-        actorType: 'device',
-        actorId: deviceId,
-        sourceIp,
-        action: 'device.key-rotated',
-        target: deviceId,
-        outcome: 'success',
-        details: { keyId: key.keyId },
-      });
-    }
-    await devices.markAuthenticated(deviceId, now.toISOString());
-    await this.event(deviceId, sourceIp, key.keyId, 'accepted', null, now);
-    const { token, expiresAt } = await this.deps.tokens.issue(deviceId, now, certificateThumbprint);
-    return { deviceId, token, expiresAt };
   }
 
   private pending(): SlipwayError {

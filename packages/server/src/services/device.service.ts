@@ -163,11 +163,6 @@ export class DeviceService {
     return result;
   }
 
-  async own(id: string): Promise<{ id: string; status: string; identity: Record<string, string>; inventoryAt: string | null }> {
-    const device = await this.require(id);
-    return { id: device.id, status: device.status, identity: JSON.parse(device.identity), inventoryAt: device.inventoryAt };
-  }
-
   async reportInventory(id: string, attributes: Readonly<Record<string, string>>): Promise<void> {
     const inventory = canonicalJson(attributes);
     const at = this.now().toISOString();

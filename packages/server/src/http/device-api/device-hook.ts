@@ -1,6 +1,6 @@
 import { SlipwayError } from '@slipway/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DeviceRepository } from '../../repositories/device.repository.js';
+import type { CurrentDevice, DeviceRepository } from '../../repositories/device.repository.js';
 import type { DeviceTokens } from '../../services/device-token.js';
 import type { ClientCertificate } from './client-certificate.js';
 
@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated device (device API only). */
     deviceId?: string;
+    /** Its record as read while authenticating the request. */
+    device?: CurrentDevice;
     /** The exact body bytes, for signature checks (device API only). */
     rawBody?: Buffer;
     /** The verified TLS client certificate of a device request, under mutual TLS. */
@@ -37,9 +39,11 @@ export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now:
         'this device token is bound to a client certificate the request does not present',
       );
     }
-    if ((await devices.statusOf(deviceId)) !== 'accepted') {
+    const device = await devices.current(deviceId);
+    if (device?.status !== 'accepted') {
       throw new SlipwayError('SLW_DEVICE_TOKEN_INVALID', 'this device is not accepted (any more); authenticate again');
     }
     request.deviceId = deviceId;
+    request.device = device;
   };
 }
