@@ -38,11 +38,22 @@ export function registerMetrics(app: FastifyInstance, build: { version: string; 
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
+  // One labelled child per route, method and status, looked up by a plain string: prom-client
+  // would otherwise hash the label object on every request.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(seconds: number): void }>();
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: ids in paths must not explode the label set.
     const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ route, method: request.method, status: String(reply.statusCode) });
-    latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    const method = request.method;
+    const status = reply.statusCode;
+    const key = `${method} ${route}`;
+    let timer = timers.get(key);
+    if (!timer) timers.set(key, (timer = latency.labels({ route, method })));
+    let counter = counters.get(`${key} ${status}`);
+    if (!counter) counters.set(`${key} ${status}`, (counter = requests.labels({ route, method, status: String(status) })));
+    counter.inc();
+    timer.observe(reply.elapsedTime / 1000);
   });
   return registry;
 }
