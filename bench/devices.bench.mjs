@@ -191,7 +191,9 @@ async function main() {
     out += row(`slipway authentications, new connection (${r.name})`, r.fleet.cold.rate, r.fleet.cold.p99, baseline.auth);
     out += row(`slipway authentications, kept connection (${r.name})`, r.fleet.warm.rate, r.fleet.warm.p99, baseline.auth);
     out += row(`slipway authenticated check-ins, saturated (${r.name})`, r.checkIn.rps, r.checkIn.p99, { rate: baseline.checkIn.rps });
-    out += row(`slipway check-ins, each device once a second (${r.name})`, r.fleet.steady.rate, r.fleet.steady.p99, { rate: baseline.checkIn.rps });
+    out += row(`slipway check-ins, each device once a second (${r.name})`, r.fleet.steady.rate, r.fleet.steady.p99, {
+      rate: baseline.checkIn.rps,
+    });
     const ratio = r.checkIn.rps / baseline.checkIn.rps;
     verdicts.push(
       `${ratio >= GOAL_RATIO ? 'PASS' : 'FAIL'} check-in throughput on ${r.name}: ${ratio.toFixed(2)}x the ceiling (goal >= ${GOAL_RATIO})`,
