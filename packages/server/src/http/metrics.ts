@@ -48,12 +48,16 @@ export function registerMetrics(app: FastifyInstance, build: { version: string; 
     const method = request.method;
     const status = reply.statusCode;
     const key = `${method} ${route}`;
-    let timer = timers.get(key);
-    if (!timer) timers.set(key, (timer = latency.labels({ route, method })));
-    let counter = counters.get(`${key} ${status}`);
-    if (!counter) counters.set(`${key} ${status}`, (counter = requests.labels({ route, method, status: String(status) })));
-    counter.inc();
-    timer.observe(reply.elapsedTime / 1000);
+    remembered(counters, `${key} ${status}`, () => requests.labels({ route, method, status: String(status) })).inc();
+    remembered(timers, key, () => latency.labels({ route, method })).observe(reply.elapsedTime / 1000);
   });
   return registry;
+}
+
+function remembered<T>(children: Map<string, T>, key: string, make: () => T): T {
+  const known = children.get(key);
+  if (known) return known;
+  const made = make();
+  children.set(key, made);
+  return made;
 }
