@@ -60,7 +60,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
     } else logger.info({ certFile: config.tls.certFile }, 'TLS from the configured certificate');
   }
 
-  const { db, kind, location, poolStats } = createDatabase(config);
+  const { db, kind, location, poolStats, soleWriter } = createDatabase(config);
   try {
     const applied = await migrateToLatest(db);
     logger.info({ database: kind, location, applied }, 'database ready');
@@ -85,6 +85,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       db,
       databaseKind: kind,
       poolStats,
+      soleWriter,
       logger,
       version,
       tls: tls ? { key: tls.key, cert: tls.cert } : null,

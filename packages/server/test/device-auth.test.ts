@@ -188,6 +188,23 @@ for (const [name, make] of DIALECTS) {
       );
     });
 
+    test('check-ins racing a decommission: every check-in after the decision returns is refused', async (ctx) => {
+      if (!target) return ctx.skip(SKIP);
+      const device = testDevice(nextSerial());
+      const { token, deviceId } = (await authenticate(t.app, device, { certificate: await factory.issue(device) })).json() as {
+        token: string;
+        deviceId: string;
+      };
+      const checkIn = () => t.app.inject({ url: `${DEVICES}/device`, headers: bearer(token) });
+      assert.equal((await checkIn()).statusCode, 200);
+      const during = Array.from({ length: 40 }, () => checkIn());
+      const decided = await decide(deviceId, 'decommission');
+      assert.equal(decided.statusCode, 200);
+      await Promise.all(during);
+      const after = await Promise.all(Array.from({ length: 20 }, () => checkIn()));
+      assert.deepEqual([...new Set(after.map((r) => r.statusCode))], [401]);
+    });
+
     test('a preauthorized device is accepted at first contact; the same identity with another key is not', async (ctx) => {
       if (!target) return ctx.skip(SKIP);
       const device = testDevice(nextSerial());

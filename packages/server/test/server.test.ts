@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { verify } from '@node-rs/argon2';
+import Sqlite from 'better-sqlite3';
 import { createDatabase } from '../src/db/create-database.js';
 import { createLogger, type RunningServer, startServer } from '../src/index.js';
 import { UserRepository } from '../src/repositories/user.repository.js';
@@ -84,14 +85,18 @@ describe('slipway server on SQLite with the local CA', () => {
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     const password = (await readFile(file, 'utf8')).trim();
     assert.ok(password.length >= 20);
-    const { db } = createDatabase(target.config);
+    // The server holds the data directory; a read-only look at the database is still fine.
+    const db = new Sqlite(join(target.config.dataDir, 'slipway.sqlite'), { readonly: true });
     try {
-      const admin = await new UserRepository(db).findByUsername('admin');
-      assert.equal(admin?.role, 'admin');
-      assert.ok(await verify(admin?.passwordHash as string, password), 'the file holds the real password');
-      assert.match(admin?.passwordHash as string, /^\$argon2id\$v=19\$m=47104,t=1,p=1\$/);
+      const admin = db.prepare('select role, password_hash as passwordHash from "user" where username = ?').get('admin') as {
+        role: string;
+        passwordHash: string;
+      };
+      assert.equal(admin.role, 'admin');
+      assert.ok(await verify(admin.passwordHash, password), 'the file holds the real password');
+      assert.match(admin.passwordHash, /^\$argon2id\$v=19\$m=47104,t=1,p=1\$/);
     } finally {
-      await db.destroy();
+      db.close();
     }
     const logged = log.lines.join('\n');
     assert.ok(!logged.includes(password), 'the password is not logged');
@@ -105,6 +110,18 @@ describe('restarts and the first admin', () => {
     target = await sqliteDatabase();
   });
   after(() => target.cleanup());
+
+  test('a second server on the same SQLite data directory is refused while the first runs (SLW_DB_IN_USE)', async () => {
+    const config = { ...configWith({ dataDir: target.config.dataDir }), listen: '127.0.0.1:0' };
+    const first = await startServer(config, { logger: createLogger('silent'), adminPassword: 'correct horse battery staple' });
+    try {
+      await assert.rejects(startServer(config, { logger: createLogger('silent'), adminPassword: undefined }), { code: 'SLW_DB_IN_USE' });
+    } finally {
+      await first.close();
+    }
+    const again = await startServer(config, { logger: createLogger('silent'), adminPassword: undefined });
+    await again.close();
+  });
 
   test('a second start keeps the existing admin; SLIPWAY_ADMIN_PASSWORD writes no file', async () => {
     const config = { ...configWith({ dataDir: target.config.dataDir }), listen: '127.0.0.1:0' };

@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   SLW_CONFIG_UNKNOWN_KEY: code(400, false, 'The server configuration names a key the schema does not know (a typo?).'),
   SLW_TLS_FILES: code(500, false, 'TLS certificate or key files are missing, unreadable or unusable.'),
   SLW_DB_UNAVAILABLE: code(503, true, 'The database cannot be reached or opened.'),
+  SLW_DB_IN_USE: code(409, false, 'Another Slipway server already runs on this SQLite data directory.'),
   SLW_DB_NEWER_THAN_CODE: code(500, false, 'The database was migrated by a newer Slipway; refusing to start with older code.'),
   SLW_DB_MIGRATION_FAILED: code(500, false, 'A database migration failed; the database is left at the last complete migration.'),
 

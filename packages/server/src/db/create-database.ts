@@ -14,6 +14,11 @@ export interface OpenedDatabase {
   /** Where it lives, safe to log (no credentials). */
   readonly location: string;
   readonly poolStats: PoolStatsSource;
+  /**
+   * True when this process is the database's only writer: SQLite, whose data directory this
+   * process has locked. In-process caches that this process invalidates are exact then.
+   */
+  readonly soleWriter: boolean;
 }
 
 export const SQLITE_FILE = 'slipway.sqlite';
@@ -24,9 +29,15 @@ export function createDatabase(config: Readonly<ServerConfig>): OpenedDatabase {
   if (config.database.url !== '') {
     const { dialect, poolStats } = postgresDialect({ url: config.database.url, poolSize: config.database.poolSize });
     const url = new URL(config.database.url);
-    return { db: new Kysely<Database>({ dialect, plugins }), kind: 'postgres', location: `${url.host}${url.pathname}`, poolStats };
+    return {
+      db: new Kysely<Database>({ dialect, plugins }),
+      kind: 'postgres',
+      location: `${url.host}${url.pathname}`,
+      poolStats,
+      soleWriter: false,
+    };
   }
   const file = join(config.dataDir, SQLITE_FILE);
   const { dialect, poolStats } = sqliteDialect({ file, busyTimeoutMs: config.database.busyTimeoutMs });
-  return { db: new Kysely<Database>({ dialect, plugins }), kind: 'sqlite', location: file, poolStats };
+  return { db: new Kysely<Database>({ dialect, plugins }), kind: 'sqlite', location: file, poolStats, soleWriter: true };
 }

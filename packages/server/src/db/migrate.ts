@@ -22,6 +22,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<readonly st
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
+    if (err instanceof SlipwayError) throw err;
     const why = err instanceof Error ? err.message : String(err);
     throw new SlipwayError('SLW_DB_UNAVAILABLE', `cannot reach the database (${why})`, { cause: err });
   }

@@ -11,6 +11,7 @@ import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
+import { DeviceCache } from '../repositories/device-cache.js';
 import { GroupRepository } from '../repositories/group.repository.js';
 import { ServerSecretRepository } from '../repositories/server-secret.repository.js';
 import { SessionRepository } from '../repositories/session.repository.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   readonly db: Kysely<Database>;
   readonly databaseKind: string;
   readonly poolStats: PoolStatsSource;
+  /** This process is the database's only writer (SQLite): device records may be cached. */
+  readonly soleWriter?: boolean;
   readonly logger: Logger;
   readonly version: string;
   /** TLS key and certificate; null only behind a TLS-terminating proxy (tls.behindProxy). */
@@ -125,7 +128,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const sessions = new SessionRepository(options.db);
   const tokens = new ApiTokenRepository(options.db);
   const auth = new AuthService({ users, sessions, tokens, audit, throttle: options.throttle ?? new LoginThrottle(), now });
-  const devices = new DeviceRepository(options.db);
+  const devices = new DeviceRepository(options.db, options.soleWriter ? new DeviceCache() : undefined);
   const deviceService = new DeviceService(devices, audit, deviceConfig, now);
   const deviceTokens = await DeviceTokens.open(new ServerSecretRepository(options.db), deviceConfig.tokenLifetimeSeconds, now());
   await app.register(managementApi, {

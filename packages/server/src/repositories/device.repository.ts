@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { preparedQuery } from '../db/prepared-query.js';
 import type { Database, DeviceAuthEventTable, DeviceKeyTable, DeviceStatus, DeviceTable } from '../db/schema.js';
+import type { DeviceCache } from './device-cache.js';
 
 export type DeviceRow = DeviceTable;
 export type DeviceKeyRow = DeviceKeyTable;
@@ -37,19 +38,28 @@ export class DeviceRepository {
   /** Read on every device API request: is the token's device still accepted, and who is it? */
   private readonly selectCurrent;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Only when this process is the database's sole writer (see DeviceCache). */
+    private readonly cache?: DeviceCache,
+  ) {
     this.selectCurrent = preparedQuery(db, (db, id) =>
       db.selectFrom('device').select(['id', 'status', 'identity', 'deviceType', 'inventoryAt']).where('id', '=', id),
     );
   }
 
   transaction<T>(work: (repository: DeviceRepository, trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new DeviceRepository(trx as unknown as Kysely<Database>), trx));
+    return this.db.transaction().execute((trx) => work(new DeviceRepository(trx as unknown as Kysely<Database>, this.cache), trx));
   }
 
   /** The device as a device request needs it: one indexed read by primary key. */
   async current(id: string): Promise<CurrentDevice | undefined> {
-    return (await this.selectCurrent(id))[0];
+    const cached = this.cache?.get(id);
+    if (cached) return cached;
+    const snapshot = this.cache?.snapshot() ?? 0;
+    const device = (await this.selectCurrent(id))[0];
+    if (device) this.cache?.remember(id, device, snapshot);
+    return device;
   }
 
   async findById(id: string): Promise<DeviceRow | undefined> {
@@ -92,6 +102,7 @@ export class DeviceRepository {
 
   /** Moves a device to `to` only from one of `from`; false when it was in another status. */
   async transition(id: string, from: readonly DeviceStatus[], to: DeviceStatus, by: string, at: string): Promise<boolean> {
+    this.cache?.forget(id);
     const result = await this.db
       .updateTable('device')
       .set({ status: to, statusBy: by, updatedAt: at })
@@ -164,6 +175,7 @@ export class DeviceRepository {
   }
 
   async setInventory(id: string, inventory: string, deviceType: string | null, attributes: Readonly<Record<string, string>>, at: string) {
+    this.cache?.forget(id);
     await this.db.updateTable('device').set({ inventory, deviceType, inventoryAt: at, updatedAt: at }).where('id', '=', id).execute();
     await this.db.deleteFrom('deviceAttribute').where('deviceId', '=', id).where('scope', '=', 'inventory').execute();
     await this.setAttributes(this.db, id, 'inventory', attributes);

@@ -28,7 +28,7 @@ export interface TestAppOptions {
 
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
 export async function testApp(target: TestDatabase, options: TestAppOptions = {}): Promise<TestApp> {
-  const { db, kind, poolStats } = createDatabase(target.config);
+  const { db, kind, poolStats, soleWriter } = createDatabase(target.config);
   await migrateToLatest(db);
   await ensureFirstAdmin(new UserRepository(db), { dataDir: target.config.dataDir, password: ADMIN_PASSWORD, now: new Date() });
   let offset = 0;
@@ -37,6 +37,7 @@ export async function testApp(target: TestDatabase, options: TestAppOptions = {}
     db,
     databaseKind: kind,
     poolStats,
+    soleWriter,
     logger: createLogger('silent'),
     version: 'test',
     tls: null,

@@ -4,6 +4,7 @@ import { SlipwayError } from '@slipway/core';
 import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, SqliteDialect } from 'kysely';
 import type { PoolStatsSource } from '../../pool-stats.js';
+import { lockDataDirectory } from './process-lock.js';
 import { withStatementCache } from './statement-cache.js';
 
 export interface SqliteOptions {
@@ -22,14 +23,29 @@ export function sqliteDialect(options: SqliteOptions): { dialect: Dialect; poolS
     database: async () => {
       try {
         mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
-        const db = new SqliteDatabase(options.file);
-        db.pragma('journal_mode = WAL');
-        db.pragma('foreign_keys = ON');
-        db.pragma('synchronous = FULL');
-        db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+        const lock = lockDataDirectory(options.file);
+        let db: SqliteDatabase.Database;
+        try {
+          db = new SqliteDatabase(options.file);
+          db.pragma('journal_mode = WAL');
+          db.pragma('foreign_keys = ON');
+          db.pragma('synchronous = FULL');
+          db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+        } catch (err) {
+          lock.release();
+          throw err;
+        }
         opened = true;
-        return withStatementCache(db);
+        const cached = withStatementCache(db);
+        return {
+          prepare: (sql: string) => cached.prepare(sql),
+          close: () => {
+            cached.close();
+            lock.release();
+          },
+        };
       } catch (err) {
+        if (err instanceof SlipwayError) throw err;
         throw new SlipwayError('SLW_DB_UNAVAILABLE', `cannot open SQLite database ${options.file}`, { cause: err });
       }
     },
