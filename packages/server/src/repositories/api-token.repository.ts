@@ -11,7 +11,12 @@ export class ApiTokenRepository {
   private readonly selectByHash;
 
   constructor(private readonly db: Kysely<Database>) {
-    this.selectByHash = preparedQuery(db, (db, tokenHash) => db.selectFrom('apiToken').selectAll().where('tokenHash', '=', tokenHash));
+    this.selectByHash = preparedQuery(db, (db, tokenHash) =>
+      db
+        .selectFrom('apiToken')
+        .select(['id', 'name', 'role', 'tokenHash', 'createdBy', 'createdAt', 'expiresAt', 'revokedAt', 'lastUsedAt'])
+        .where('tokenHash', '=', tokenHash),
+    );
   }
 
   async insert(row: ApiTokenRow): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { BatchedLookup } from '../db/batched-lookup.js';
 import { preparedQuery } from '../db/prepared-query.js';
 import type { Database, DeviceAuthEventTable, DeviceKeyTable, DeviceStatus, DeviceTable } from '../db/schema.js';
 import type { DeviceCache } from './device-cache.js';
@@ -37,6 +38,8 @@ export function newDeviceRow(id: string, identity: string, status: DeviceStatus,
 export class DeviceRepository {
   /** Read on every device API request: is the token's device still accepted, and who is it? */
   private readonly selectCurrent;
+  /** The same read, for many devices at once, when nothing is cached (several server processes). */
+  private readonly currentBatch: BatchedLookup<CurrentDevice>;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -46,6 +49,14 @@ export class DeviceRepository {
     this.selectCurrent = preparedQuery(db, (db, id) =>
       db.selectFrom('device').select(['id', 'status', 'identity', 'deviceType', 'inventoryAt']).where('id', '=', id),
     );
+    this.currentBatch = new BatchedLookup(async (ids) => {
+      const rows = await db
+        .selectFrom('device')
+        .select(['id', 'status', 'identity', 'deviceType', 'inventoryAt'])
+        .where('id', 'in', [...ids])
+        .execute();
+      return new Map(rows.map((row) => [row.id, row]));
+    });
   }
 
   transaction<T>(work: (repository: DeviceRepository, trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -56,9 +67,10 @@ export class DeviceRepository {
   async current(id: string): Promise<CurrentDevice | undefined> {
     const cached = this.cache?.get(id);
     if (cached) return cached;
-    const snapshot = this.cache?.snapshot() ?? 0;
+    if (!this.cache) return this.currentBatch.get(id);
+    const snapshot = this.cache.snapshot();
     const device = (await this.selectCurrent(id))[0];
-    if (device) this.cache?.remember(id, device, snapshot);
+    if (device) this.cache.remember(id, device, snapshot);
     return device;
   }
 
