@@ -87,6 +87,34 @@ describe('device and group commands', () => {
     assertFails(await slipway(['devices', 'preauthorize', csvFile], { env }), 'SLW_DEVICE_MANIFEST_INVALID');
   });
 
+  test('trust upload stores the first root and each rotation; trust list shows them', async () => {
+    const key = async (name: string) => {
+      const prefix = join(dir, name);
+      assertOk(await slipway(['key', 'generate', '--type', 'ed25519', '--out', prefix]));
+      return { key: `${prefix}.key`, pub: `${prefix}.pub` };
+    };
+    const [rootA, rootB, release] = [await key('root-a'), await key('root-b'), await key('release')];
+    const root1 = join(dir, 'root-1.json');
+    assertOk(await slipway(['trust', 'init', '--root-key', rootA.pub, '--release-key', release.pub, '--out', root1]));
+    assertFails(await slipway(['trust', 'upload', root1], { env }), 'SLW_TRUST_ROOT_THRESHOLD');
+    assertOk(await slipway(['trust', 'sign', root1, '--key', rootA.key]));
+    const uploaded = await slipway(['trust', 'upload', root1, '--json'], { env });
+    assertOk(uploaded);
+    assert.equal(parseJson<{ version: number }>(uploaded).version, 1);
+    const root2 = join(dir, 'root-2.json');
+    assertOk(await slipway(['trust', 'init', '--version', '2', '--root-key', rootB.pub, '--release-key', release.pub, '--out', root2]));
+    assertOk(await slipway(['trust', 'sign', root2, '--key', rootB.key]));
+    assertFails(await slipway(['trust', 'upload', root2], { env }), 'SLW_TRUST_ROOT_OLD_THRESHOLD');
+    assertOk(await slipway(['trust', 'sign', root2, '--key', rootA.key]));
+    assertOk(await slipway(['trust', 'upload', root2], { env }));
+    const listed = parseJson<{ version: number }[]>(await slipway(['trust', 'list', '--json'], { env }));
+    assert.deepEqual(
+      listed.map((r) => r.version),
+      [1, 2],
+    );
+    assertFails(await slipway(['trust', 'upload', join(dir, 'nope.json')], { env }), 'SLW_IO_NOT_FOUND');
+  });
+
   test('groups: a static group by hand, a dynamic one by filter', async () => {
     const a = (await idOf('GW-JSON-1'))?.id as string;
     const b = (await idOf('GW-CSV-1'))?.id as string;

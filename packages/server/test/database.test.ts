@@ -18,7 +18,13 @@ for (const [name, make] of DIALECTS) {
       if (!target) return t.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
       const { db } = createDatabase(target.config);
       try {
-        assert.deepEqual(await migrateToLatest(db), ['0001-users', '0002-audit', '0003-sessions-and-tokens', '0004-devices']);
+        assert.deepEqual(await migrateToLatest(db), [
+          '0001-users',
+          '0002-audit',
+          '0003-sessions-and-tokens',
+          '0004-devices',
+          '0005-artifacts',
+        ]);
         assert.deepEqual(await migrateToLatest(db), []);
         assert.equal(await migrationsPending(db), 0);
       } finally {
@@ -86,10 +92,10 @@ test('migrates its own PostgreSQL schema when another schema of the database alr
   const b = createDatabase(second.config).db;
   try {
     await migrateToLatest(a);
-    assert.deepEqual(await migrateToLatest(b), ['0001-users', '0002-audit', '0003-sessions-and-tokens', '0004-devices']);
+    assert.deepEqual(await migrateToLatest(b), ['0001-users', '0002-audit', '0003-sessions-and-tokens', '0004-devices', '0005-artifacts']);
     assert.equal(await migrationsPending(b), 0);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(b);
-    assert.equal(rows[0]?.n, 4);
+    assert.equal(rows[0]?.n, 5);
   } finally {
     await a.destroy();
     await b.destroy();

@@ -25,6 +25,7 @@ import { sign } from './sign.js';
 import { trustInit } from './trust-init.js';
 import { trustInspect } from './trust-inspect.js';
 import { trustAttach, trustSignRequest } from './trust-offline.js';
+import { trustList, trustUpload } from './trust-server.js';
 import { trustSign } from './trust-sign.js';
 import { trustVerify } from './trust-verify.js';
 
@@ -36,6 +37,8 @@ export const COMMANDS: readonly Command[] = [
   trustInspect,
   trustSignRequest,
   trustAttach,
+  trustUpload,
+  trustList,
   artifactCreate,
   artifactSign,
   artifactSignRequest,

@@ -18,6 +18,8 @@ export const PERMISSIONS = {
   'devices.admit': ['admin', 'operator'],
   'groups.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
   'groups.write': ['admin', 'operator'],
+  'trust.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+  'trust.write': ['admin', 'release-manager'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

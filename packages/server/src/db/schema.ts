@@ -117,6 +117,35 @@ export interface DeviceGroupMemberTable {
   deviceId: string;
 }
 
+export interface TrustRootTable {
+  version: number;
+  document: string;
+  expiresAt: string;
+  uploadedAt: string;
+  uploadedBy: string;
+}
+
+export interface ArtifactTable {
+  id: string;
+  name: string;
+  version: string;
+  securityVersion: number;
+  /** JSON array of device types. */
+  deviceTypes: string;
+  /** JSON array of { name, type, size, sha256, compression }. */
+  payloads: string;
+  /** JSON array of release key ids whose signatures counted. */
+  signedBy: string;
+  signed: number;
+  rootVersion: number | null;
+  /** bigint: PostgreSQL returns it as a string. */
+  size: number | string;
+  sha256: string;
+  expiresAt: string | null;
+  uploadedAt: string;
+  uploadedBy: string;
+}
+
 export interface Database {
   user: UserTable;
   auditEntry: AuditEntryTable;
@@ -130,4 +159,6 @@ export interface Database {
   serverSecret: ServerSecretTable;
   deviceGroup: DeviceGroupTable;
   deviceGroupMember: DeviceGroupMemberTable;
+  trustRoot: TrustRootTable;
+  artifact: ArtifactTable;
 }

@@ -15,6 +15,7 @@ import { DeviceCache } from '../repositories/device-cache.js';
 import { GroupRepository } from '../repositories/group.repository.js';
 import { ServerSecretRepository } from '../repositories/server-secret.repository.js';
 import { SessionRepository } from '../repositories/session.repository.js';
+import { TrustRootRepository } from '../repositories/trust-root.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
 import { AuditLog } from '../services/audit-log.service.js';
 import { AuthService } from '../services/auth.service.js';
@@ -25,6 +26,7 @@ import { FailureLimiter } from '../services/failure-limiter.js';
 import { GroupService } from '../services/group.service.js';
 import { LoginThrottle } from '../services/login-throttle.js';
 import { TokenService } from '../services/token.service.js';
+import { TrustRootService } from '../services/trust-root.service.js';
 import { UserService } from '../services/user.service.js';
 import { DEVICE_PREFIX, deviceApi } from './device-api/plugin.js';
 import { errorHandler } from './error-handler.js';
@@ -128,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const sessions = new SessionRepository(options.db);
   const tokens = new ApiTokenRepository(options.db);
   const auth = new AuthService({ users, sessions, tokens, audit, throttle: options.throttle ?? new LoginThrottle(), now });
+  const trustRoots = new TrustRootService(new TrustRootRepository(options.db), audit, now);
   const devices = new DeviceRepository(options.db, options.soleWriter ? new DeviceCache() : undefined);
   const deviceService = new DeviceService(devices, audit, deviceConfig, now);
   const deviceTokens = await DeviceTokens.open(new ServerSecretRepository(options.db), deviceConfig.tokenLifetimeSeconds, now());
@@ -140,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     auditEntries,
     devices: deviceService,
     groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
+    trustRoots,
   });
   await app.register(deviceApi, {
     prefix: DEVICE_PREFIX,
@@ -158,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     service: deviceService,
     now,
     mtls,
+    trustRoots,
   });
   return { app, routes };
 }

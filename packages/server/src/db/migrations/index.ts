@@ -3,6 +3,7 @@ import * as m0001 from './0001-users.js';
 import * as m0002 from './0002-audit.js';
 import * as m0003 from './0003-sessions-and-tokens.js';
 import * as m0004 from './0004-devices.js';
+import * as m0005 from './0005-artifacts.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002-audit': m0002,
   '0003-sessions-and-tokens': m0003,
   '0004-devices': m0004,
+  '0005-artifacts': m0005,
 };

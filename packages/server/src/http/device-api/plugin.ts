@@ -12,6 +12,7 @@ import type { DeviceService } from '../../services/device.service.js';
 import type { DeviceAuthService } from '../../services/device-auth.service.js';
 import { rateLimited } from '../../services/device-auth.service.js';
 import type { DeviceTokens } from '../../services/device-token.js';
+import type { TrustRootService } from '../../services/trust-root.service.js';
 import { clientCertificate, type MtlsMode } from './client-certificate.js';
 import { deviceHook } from './device-hook.js';
 import { DeviceAuthBody, DeviceSessionBody, InventoryBody, KeyRotationBody, OwnDeviceBody } from './schemas.js';
@@ -27,6 +28,7 @@ export interface DeviceApiServices {
   readonly service: DeviceService;
   readonly now: () => Date;
   readonly mtls: MtlsMode;
+  readonly trustRoots: TrustRootService;
 }
 
 /** The device API: authentication by signed request, then device tokens on every other route. */
@@ -87,6 +89,14 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
     const device = request.device as CurrentDevice;
     return { id: device.id, status: device.status, identity: JSON.parse(device.identity), inventoryAt: device.inventoryAt };
   });
+
+  // Devices walk a rotation chain one version at a time (N -> N+1), verifying each step themselves.
+  app.get(
+    '/trust/roots/:version',
+    { schema: { params: Type.Object({ version: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }) }, { additionalProperties: false }) } },
+    async (request, reply) =>
+      reply.type('application/json').send(await services.trustRoots.document((request.params as { version: number }).version)),
+  );
 
   app.put('/inventory', { schema: { body: InventoryBody } }, async (request, reply) => {
     await services.service.reportInventory(request.deviceId as string, (request.body as { attributes: Record<string, string> }).attributes);

@@ -5,6 +5,7 @@ import type { AuthService } from '../../services/auth.service.js';
 import type { DeviceService } from '../../services/device.service.js';
 import type { GroupService } from '../../services/group.service.js';
 import type { TokenService } from '../../services/token.service.js';
+import type { TrustRootService } from '../../services/trust-root.service.js';
 import type { UserService } from '../../services/user.service.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
@@ -13,6 +14,7 @@ import { deviceRoutes } from './devices.routes.js';
 import { auditFailedChange, requireAuditAction } from './failed-change-audit.js';
 import { groupRoutes } from './groups.routes.js';
 import { tokenRoutes } from './tokens.routes.js';
+import { trustRoutes } from './trust.routes.js';
 import { userRoutes } from './users.routes.js';
 
 export const MANAGEMENT_PREFIX = '/api/management/v1';
@@ -25,6 +27,7 @@ export interface ManagementServices {
   readonly auditEntries: AuditRepository;
   readonly devices: DeviceService;
   readonly groups: GroupService;
+  readonly trustRoots: TrustRootService;
 }
 
 /**
@@ -41,4 +44,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(auditRoutes, { audit: services.audit, entries: services.auditEntries });
   await app.register(deviceRoutes, { devices: services.devices });
   await app.register(groupRoutes, { groups: services.groups });
+  await app.register(trustRoutes, { roots: services.trustRoots });
 }
