@@ -64,6 +64,9 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
   try {
     const applied = await migrateToLatest(db);
     logger.info({ database: kind, location, applied }, 'database ready');
+    if (config.artifacts.allowUnsigned) {
+      logger.warn('artifacts.allowUnsigned is on: artifacts no trust root vouches for are accepted (development only)');
+    }
     const admin = await ensureFirstAdmin(new UserRepository(db), { dataDir: config.dataDir, password: options.adminPassword, now: now() });
     if (admin.created) {
       await new AuditLog(new AuditRepository(db), now).append({
@@ -92,6 +95,8 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       now,
       devices: config.devices,
       manufacturingCas,
+      dataDir: config.dataDir,
+      artifacts: config.artifacts,
       deviceTrust: { cas: deviceCas.map((c) => c.toString()), crls: deviceCrls },
     });
     const { host, port } = parseListen(config.listen);

@@ -25,7 +25,15 @@ test('passwords, bearer tokens, cookies and API token secrets never appear in th
       now: new Date(),
     });
     // debug level logs the most: if redaction holds there, it holds everywhere.
-    const { app } = await buildApp({ db, databaseKind: kind, poolStats, logger: createLogger('trace', sink), version: 'test', tls: null });
+    const { app } = await buildApp({
+      db,
+      databaseKind: kind,
+      poolStats,
+      dataDir: target.config.dataDir,
+      logger: createLogger('trace', sink),
+      version: 'test',
+      tls: null,
+    });
     const login = await app.inject({
       method: 'POST',
       url: '/api/management/v1/auth/login',

@@ -133,6 +133,10 @@ export const ERROR_CODES = {
 
   SLW_TRUST_ROOT_NOT_FOUND: code(404, false, 'No trust root of this version is stored on the server.'),
   SLW_ARTIFACT_NO_TRUST_ROOT: code(409, false, "The server has no trust root yet, so it cannot check an artifact's signatures."),
+  SLW_ARTIFACT_TOO_LARGE: code(413, false, 'The upload is larger than artifacts.maxBytes.'),
+  SLW_ARTIFACT_DUPLICATE: code(409, false, 'An artifact with exactly these bytes is stored already.'),
+  SLW_ARTIFACT_VERSION_EXISTS: code(409, false, 'An artifact with this name and version but other content is stored already.'),
+  SLW_ARTIFACT_NOT_FOUND: code(404, false, 'No artifact has this id.'),
   SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
   SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),
   SLW_SERVER_RESPONSE: code(502, true, 'The server answered with something that is not a Slipway API response.'),

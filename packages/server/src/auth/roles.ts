@@ -20,6 +20,9 @@ export const PERMISSIONS = {
   'groups.write': ['admin', 'operator'],
   'trust.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
   'trust.write': ['admin', 'release-manager'],
+  'artifacts.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+  'artifacts.upload': ['admin', 'release-manager', 'ci'],
+  'artifacts.delete': ['admin', 'release-manager'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

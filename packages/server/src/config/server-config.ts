@@ -93,6 +93,18 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    artifacts: Type.Object(
+      {
+        /** The largest artifact accepted, in bytes (default 16 GiB). */
+        maxBytes: Type.Integer({ default: 16 * 1024 ** 3, minimum: 1024, maximum: Number.MAX_SAFE_INTEGER }),
+        /**
+         * Development only: accept artifacts that no stored trust root vouches for. They are flagged
+         * unsigned in every listing, the server warns at start-up, and devices still refuse them.
+         */
+        allowUnsigned: Type.Boolean({ default: false }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** How long a SIGTERM waits for requests in flight before closing anyway. */
     shutdownGraceSeconds: Type.Integer({ default: 10, minimum: 0, maximum: 600 }),
   },

@@ -130,9 +130,10 @@ export interface ArtifactTable {
   name: string;
   version: string;
   securityVersion: number;
+  payloadType: string;
   /** JSON array of device types. */
   deviceTypes: string;
-  /** JSON array of { name, type, size, sha256, compression }. */
+  /** JSON array of { name, compression, size, uncompressedSize, sha256 }. */
   payloads: string;
   /** JSON array of release key ids whose signatures counted. */
   signedBy: string;

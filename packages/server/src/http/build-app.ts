@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Value } from '@sinclair/typebox/value';
@@ -9,6 +10,7 @@ import { type ServerConfig, ServerConfigSchema } from '../config/server-config.j
 import type { PoolStatsSource } from '../db/pool-stats.js';
 import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
+import { ArtifactRepository } from '../repositories/artifact.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
 import { DeviceCache } from '../repositories/device-cache.js';
@@ -17,6 +19,7 @@ import { ServerSecretRepository } from '../repositories/server-secret.repository
 import { SessionRepository } from '../repositories/session.repository.js';
 import { TrustRootRepository } from '../repositories/trust-root.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
+import { ArtifactService } from '../services/artifact.service.js';
 import { AuditLog } from '../services/audit-log.service.js';
 import { AuthService } from '../services/auth.service.js';
 import { DeviceService } from '../services/device.service.js';
@@ -28,6 +31,7 @@ import { LoginThrottle } from '../services/login-throttle.js';
 import { TokenService } from '../services/token.service.js';
 import { TrustRootService } from '../services/trust-root.service.js';
 import { UserService } from '../services/user.service.js';
+import { FileArtifactStore } from '../storage/file-artifact-store.js';
 import { DEVICE_PREFIX, deviceApi } from './device-api/plugin.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.routes.js';
@@ -51,6 +55,9 @@ export interface AppOptions {
   readonly throttle?: LoginThrottle;
   /** Device admission and authentication settings; the schema's defaults when absent. */
   readonly devices?: ServerConfig['devices'];
+  /** Where artifacts (DATA/artifacts) live. */
+  readonly dataDir: string;
+  readonly artifacts?: ServerConfig['artifacts'];
   /** CA certificates whose device certificates are admitted at first contact (zero-touch). */
   readonly manufacturingCas?: readonly X509Certificate[];
 }
@@ -144,6 +151,14 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     devices: deviceService,
     groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
     trustRoots,
+    artifacts: new ArtifactService(
+      new ArtifactRepository(options.db),
+      await FileArtifactStore.open(join(options.dataDir, 'artifacts')),
+      trustRoots,
+      audit,
+      options.artifacts ?? { maxBytes: 16 * 1024 ** 3, allowUnsigned: false },
+      now,
+    ),
   });
   await app.register(deviceApi, {
     prefix: DEVICE_PREFIX,

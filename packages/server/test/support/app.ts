@@ -24,6 +24,7 @@ export interface TestAppOptions {
   /** Device settings over the configured defaults. */
   readonly devices?: Partial<ServerConfig['devices']>;
   readonly manufacturingCas?: readonly X509Certificate[];
+  readonly artifacts?: Partial<ServerConfig['artifacts']>;
 }
 
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
@@ -45,6 +46,8 @@ export async function testApp(target: TestDatabase, options: TestAppOptions = {}
     now: () => new Date(Date.now() + offset),
     devices: { ...target.config.devices, ...options.devices },
     manufacturingCas: options.manufacturingCas ?? [],
+    dataDir: target.config.dataDir,
+    artifacts: { ...target.config.artifacts, ...options.artifacts },
   });
   await app.ready();
   return {

@@ -1,6 +1,9 @@
 // Keys and signed trust roots for server tests, made with the same core functions the CLI uses.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import {
   buildRoot,
+  createArtifact,
   fileKeySigner,
   generateKeyPair,
   PAYLOAD_TYPE_ROOT,
@@ -36,4 +39,24 @@ export async function signedRoot(options: RootOptions): Promise<string> {
   });
   const signatures = await Promise.all(options.signers.map((s) => signPayload(s, PAYLOAD_TYPE_ROOT, root.envelope.payload)));
   return serializeEnvelope({ ...root.envelope, signatures });
+}
+
+/** Writes a small artifact (one rootfs payload of `bytes`) signed by `signers` to `path`. */
+export async function writeArtifact(
+  path: string,
+  options: { name: string; version: string; signers: readonly Signer[]; bytes?: Buffer; deviceTypes?: string[] },
+): Promise<void> {
+  const payload = `${path}.payload`;
+  await writeFile(payload, options.bytes ?? randomBytes(200_000));
+  await createArtifact(path, {
+    name: options.name,
+    version: options.version,
+    securityVersion: 1,
+    deviceTypes: options.deviceTypes ?? ['gw-a'],
+    payloadType: 'rootfs',
+    payloads: [{ path: payload, name: 'rootfs.img' }],
+    compression: 'gzip',
+    now: new Date(),
+    signers: options.signers,
+  });
 }

@@ -19,6 +19,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('version', 'text', (c) => c.notNull())
     .addColumn('security_version', 'integer', (c) => c.notNull())
+    // rootfs, directory or module:NAME: what installs it.
+    .addColumn('payload_type', 'text', (c) => c.notNull())
     // JSON arrays.
     .addColumn('device_types', 'text', (c) => c.notNull())
     .addColumn('payloads', 'text', (c) => c.notNull())

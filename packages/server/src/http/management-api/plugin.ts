@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditRepository } from '../../repositories/audit.repository.js';
+import type { ArtifactService } from '../../services/artifact.service.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 import type { AuthService } from '../../services/auth.service.js';
 import type { DeviceService } from '../../services/device.service.js';
@@ -7,6 +8,7 @@ import type { GroupService } from '../../services/group.service.js';
 import type { TokenService } from '../../services/token.service.js';
 import type { TrustRootService } from '../../services/trust-root.service.js';
 import type { UserService } from '../../services/user.service.js';
+import { artifactRoutes } from './artifacts.routes.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { authHook } from './auth-hook.js';
@@ -28,6 +30,7 @@ export interface ManagementServices {
   readonly devices: DeviceService;
   readonly groups: GroupService;
   readonly trustRoots: TrustRootService;
+  readonly artifacts: ArtifactService;
 }
 
 /**
@@ -45,4 +48,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(deviceRoutes, { devices: services.devices });
   await app.register(groupRoutes, { groups: services.groups });
   await app.register(trustRoutes, { roots: services.trustRoots });
+  await app.register(artifactRoutes, { artifacts: services.artifacts });
 }
