@@ -115,6 +115,60 @@ describe('device and group commands', () => {
     assertFails(await slipway(['trust', 'upload', join(dir, 'nope.json')], { env }), 'SLW_IO_NOT_FOUND');
   });
 
+  test('artifacts upload streams a signed artifact the server verifies; list, show and delete it', async () => {
+    const payload = join(dir, 'rootfs.img');
+    await writeFile(payload, Buffer.alloc(3 * 1024 * 1024, 1));
+    const slw = join(dir, 'base-1.slw');
+    assertOk(
+      await slipway([
+        'artifact',
+        'create',
+        '--name',
+        'base',
+        '--version',
+        '1.0',
+        '--device-type',
+        'gw-a',
+        '--payload',
+        payload,
+        '--key',
+        join(dir, 'release.key'),
+        '--out',
+        slw,
+      ]),
+    );
+    const uploaded = await slipway(['artifacts', 'upload', slw, '--json'], { env });
+    assertOk(uploaded);
+    const artifact = parseJson<{ id: string; signed: boolean; name: string }>(uploaded);
+    assert.equal(artifact.signed, true);
+    assertFails(await slipway(['artifacts', 'upload', slw], { env }), 'SLW_ARTIFACT_DUPLICATE');
+    const listed = await slipway(['artifacts', 'list'], { env });
+    assert.match(listed.stdout, new RegExp(`${artifact.id} +base 1.0 +gw-a +signed`));
+    const shown = await slipway(['artifacts', 'show', artifact.id], { env });
+    assert.match(shown.stdout, /signature signed by 1 release key\(s\) under root v2/);
+    const unsigned = join(dir, 'base-2.slw');
+    assertOk(
+      await slipway([
+        'artifact',
+        'create',
+        '--name',
+        'base',
+        '--version',
+        '2.0',
+        '--device-type',
+        'gw-a',
+        '--payload',
+        payload,
+        '--out',
+        unsigned,
+      ]),
+    );
+    assertFails(await slipway(['artifacts', 'upload', unsigned], { env }), 'SLW_ARTIFACT_SIGNATURE_INVALID');
+    assertOk(await slipway(['artifacts', 'delete', artifact.id], { env }));
+    assertFails(await slipway(['artifacts', 'show', artifact.id], { env }), 'SLW_ARTIFACT_NOT_FOUND');
+    assertFails(await slipway(['artifacts', 'upload', join(dir, 'missing.slw')], { env }), 'SLW_IO_NOT_FOUND');
+  });
+
   test('groups: a static group by hand, a dynamic one by filter', async () => {
     const a = (await idOf('GW-JSON-1'))?.id as string;
     const b = (await idOf('GW-CSV-1'))?.id as string;

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -16,6 +17,18 @@ function isCode(code: unknown): code is ErrorCode {
  * One management API call. The server is verified against the pinned CA (or the system's CAs);
  * a server error comes back as the same coded error the server raised.
  */
+/** A file sent as the request body, streamed from disk (an artifact upload), never read into memory. */
+export class FileBody {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly onProgress?: (sent: number, total: number) => void,
+  ) {}
+}
+
+/** Uploads may wait long for an answer: the server verifies every byte before it replies. */
+const UPLOAD_TIMEOUT_MS = 30 * 60_000;
+
 export async function callServer(
   target: ServerTarget,
   method: string,
@@ -42,14 +55,19 @@ export async function callServer(
   if ((options.auth ?? true) && target.token === undefined) {
     throw new SlipwayError('SLW_SERVER_NOT_LOGGED_IN', 'not logged in: run slipway login, or set SLIPWAY_TOKEN');
   }
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const file = body instanceof FileBody ? body : undefined;
+  const payload = body === undefined || file ? undefined : JSON.stringify(body);
   const url = new URL(`/api/management/v1${path}`, base);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (file) {
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = String(file.size);
+  }
   if ((options.auth ?? true) && target.token) headers.authorization = `Bearer ${target.token}`;
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = send(url, { method, headers, timeout: TIMEOUT_MS, ...(ca ? { ca } : {}) }, (res) => {
+    const req = send(url, { method, headers, timeout: file ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS, ...(ca ? { ca } : {}) }, (res) => {
       let received = 0;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => {
@@ -62,7 +80,18 @@ export async function callServer(
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
-    req.end(payload);
+    if (!file) {
+      req.end(payload);
+      return;
+    }
+    let sent = 0;
+    const source = createReadStream(file.path);
+    source.on('data', (chunk) => {
+      sent += chunk.length;
+      file.onProgress?.(sent, file.size);
+    });
+    source.on('error', (err) => req.destroy(err));
+    source.pipe(req);
   }).catch((err: NodeJS.ErrnoException) => {
     const code = String(err.code ?? err.message);
     if (TLS_ERRORS.test(code)) {

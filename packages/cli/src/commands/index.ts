@@ -5,6 +5,7 @@ import { artifactInspect } from './artifact-inspect.js';
 import { artifactSign } from './artifact-sign.js';
 import { artifactSignRequest } from './artifact-sign-request.js';
 import { artifactVerify } from './artifact-verify.js';
+import { artifactsDelete, artifactsList, artifactsShow, artifactsUpload } from './artifacts-server.js';
 import { devicesAccept, devicesDecommission, devicesList, devicesPreauthorize, devicesReject, devicesShow } from './devices.js';
 import { groupsAdd, groupsCreate, groupsList, groupsRemove } from './groups.js';
 import { keyGenerate } from './key-generate.js';
@@ -68,4 +69,8 @@ export const COMMANDS: readonly Command[] = [
   groupsRemove,
   groupsList,
   provision,
+  artifactsUpload,
+  artifactsList,
+  artifactsShow,
+  artifactsDelete,
 ];
