@@ -23,6 +23,8 @@ export const PERMISSIONS = {
   'artifacts.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
   'artifacts.upload': ['admin', 'release-manager', 'ci'],
   'artifacts.delete': ['admin', 'release-manager'],
+  'webhooks.read': ['admin'],
+  'webhooks.write': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

@@ -147,6 +147,32 @@ export interface ArtifactTable {
   uploadedBy: string;
 }
 
+export interface WebhookTable {
+  id: string;
+  name: string;
+  url: string;
+  /** JSON array of event type patterns. */
+  events: string;
+  secret: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  webhookId: string;
+  eventType: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  leaseUntil: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
 export interface Database {
   user: UserTable;
   auditEntry: AuditEntryTable;
@@ -162,4 +188,6 @@ export interface Database {
   deviceGroupMember: DeviceGroupMemberTable;
   trustRoot: TrustRootTable;
   artifact: ArtifactTable;
+  webhook: WebhookTable;
+  webhookDelivery: WebhookDeliveryTable;
 }

@@ -19,6 +19,7 @@ import { ServerSecretRepository } from '../repositories/server-secret.repository
 import { SessionRepository } from '../repositories/session.repository.js';
 import { TrustRootRepository } from '../repositories/trust-root.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
+import { WebhookRepository } from '../repositories/webhook.repository.js';
 import { ArtifactService } from '../services/artifact.service.js';
 import { AuditLog } from '../services/audit-log.service.js';
 import { AuthService } from '../services/auth.service.js';
@@ -31,6 +32,7 @@ import { LoginThrottle } from '../services/login-throttle.js';
 import { TokenService } from '../services/token.service.js';
 import { TrustRootService } from '../services/trust-root.service.js';
 import { UserService } from '../services/user.service.js';
+import { WebhookService } from '../services/webhook.service.js';
 import { FileArtifactStore } from '../storage/file-artifact-store.js';
 import { DEVICE_PREFIX, deviceApi } from './device-api/plugin.js';
 import { errorHandler } from './error-handler.js';
@@ -141,6 +143,11 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   const devices = new DeviceRepository(options.db, options.soleWriter ? new DeviceCache() : undefined);
   const deviceService = new DeviceService(devices, audit, deviceConfig, now);
   const deviceTokens = await DeviceTokens.open(new ServerSecretRepository(options.db), deviceConfig.tokenLifetimeSeconds, now());
+  const webhooks = new WebhookService(new WebhookRepository(options.db), audit, now, (err, what) =>
+    options.logger.error({ err }, `webhooks: ${what} failed`),
+  );
+  webhooks.start();
+  app.addHook('onClose', async () => webhooks.stop());
   await app.register(managementApi, {
     prefix: MANAGEMENT_PREFIX,
     auth,
@@ -151,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     devices: deviceService,
     groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
     trustRoots,
+    webhooks,
     artifacts: new ArtifactService(
       new ArtifactRepository(options.db),
       await FileArtifactStore.open(join(options.dataDir, 'artifacts')),

@@ -66,16 +66,27 @@ export class AuditLog {
 
   /** The tail of this process's appends: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: ((row: AuditRow) => Promise<void>)[] = [];
+
+  /**
+   * Called with every entry once it is in the chain (webhooks escalate security events). A
+   * listener handles its own failures: the entry is written whatever a listener does.
+   */
+  onAppended(listener: (row: AuditRow) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
 
   /**
    * Appends one entry. Appends from this process go one at a time (racing for the next number
    * among themselves would only burn retries); another process on the same PostgreSQL can still
    * take a number first, and then this append chains onto its entry and tries again.
    */
-  append(event: AuditEvent): Promise<AuditRow> {
+  async append(event: AuditEvent): Promise<AuditRow> {
     const result = this.queue.then(() => this.appendNow(event));
     this.queue = result.catch(() => undefined);
-    return result;
+    const row = await result;
+    for (const listener of this.listeners) await listener(row).catch(() => undefined);
+    return row;
   }
 
   private async appendNow(event: AuditEvent): Promise<AuditRow> {

@@ -4,6 +4,7 @@ import * as m0002 from './0002-audit.js';
 import * as m0003 from './0003-sessions-and-tokens.js';
 import * as m0004 from './0004-devices.js';
 import * as m0005 from './0005-artifacts.js';
+import * as m0006 from './0006-webhooks.js';
 
 /** Every migration, by name; names sort in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-sessions-and-tokens': m0003,
   '0004-devices': m0004,
   '0005-artifacts': m0005,
+  '0006-webhooks': m0006,
 };

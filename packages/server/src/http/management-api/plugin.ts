@@ -8,6 +8,7 @@ import type { GroupService } from '../../services/group.service.js';
 import type { TokenService } from '../../services/token.service.js';
 import type { TrustRootService } from '../../services/trust-root.service.js';
 import type { UserService } from '../../services/user.service.js';
+import type { WebhookService } from '../../services/webhook.service.js';
 import { artifactRoutes } from './artifacts.routes.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
@@ -18,6 +19,7 @@ import { groupRoutes } from './groups.routes.js';
 import { tokenRoutes } from './tokens.routes.js';
 import { trustRoutes } from './trust.routes.js';
 import { userRoutes } from './users.routes.js';
+import { webhookRoutes } from './webhooks.routes.js';
 
 export const MANAGEMENT_PREFIX = '/api/management/v1';
 
@@ -31,6 +33,7 @@ export interface ManagementServices {
   readonly groups: GroupService;
   readonly trustRoots: TrustRootService;
   readonly artifacts: ArtifactService;
+  readonly webhooks: WebhookService;
 }
 
 /**
@@ -49,4 +52,5 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(groupRoutes, { groups: services.groups });
   await app.register(trustRoutes, { roots: services.trustRoots });
   await app.register(artifactRoutes, { artifacts: services.artifacts });
+  await app.register(webhookRoutes, { webhooks: services.webhooks });
 }
