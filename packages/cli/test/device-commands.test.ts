@@ -1,6 +1,7 @@
 // slipway devices / groups against a real server on loopback, with devices speaking HTTPS to it.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -167,6 +168,40 @@ describe('device and group commands', () => {
     assertOk(await slipway(['artifacts', 'delete', artifact.id], { env }));
     assertFails(await slipway(['artifacts', 'show', artifact.id], { env }), 'SLW_ARTIFACT_NOT_FOUND');
     assertFails(await slipway(['artifacts', 'upload', join(dir, 'missing.slw')], { env }), 'SLW_IO_NOT_FOUND');
+  });
+
+  test('webhooks create prints the secret once; a security event is delivered and listed', async () => {
+    const received: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/soc`;
+      const created = await slipway(['webhooks', 'create', 'soc', '--url', url, '--event', 'security.*'], { env });
+      assertOk(created);
+      assert.match(created.stdout.trim(), /^[A-Za-z0-9_-]{43}$/);
+      assertFails(await slipway(['webhooks', 'create', 'soc2', '--url', url], { env }), 'SLW_USAGE_MISSING_OPTION');
+      // A security event: a token revoked.
+      const token = parseJson<{ id: string }>(
+        await slipway(['tokens', 'create', '--name', 'short', '--role', 'viewer', '--json'], { env }),
+      );
+      assertOk(await slipway(['tokens', 'revoke', token.id], { env }));
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(JSON.parse(received[0] ?? '{}').type, 'security.token.revoke');
+      const deliveries = await slipway(['webhooks', 'deliveries', 'soc'], { env });
+      assert.match(deliveries.stdout, /security\.token\.revoke +delivered +1 attempt\(s\) HTTP 204/);
+      assert.match((await slipway(['webhooks', 'list'], { env })).stdout, /^soc +http:\/\/127\.0\.0\.1/m);
+      assertOk(await slipway(['webhooks', 'delete', 'soc'], { env }));
+      assertFails(await slipway(['webhooks', 'deliveries', 'soc'], { env }), 'SLW_WEBHOOK_NOT_FOUND');
+    } finally {
+      hook.close();
+    }
   });
 
   test('groups: a static group by hand, a dynamic one by filter', async () => {

@@ -29,6 +29,7 @@ import { trustAttach, trustSignRequest } from './trust-offline.js';
 import { trustList, trustUpload } from './trust-server.js';
 import { trustSign } from './trust-sign.js';
 import { trustVerify } from './trust-verify.js';
+import { webhooksCreate, webhooksDelete, webhooksDeliveries, webhooksList } from './webhooks.js';
 
 export const COMMANDS: readonly Command[] = [
   keyGenerate,
@@ -73,4 +74,8 @@ export const COMMANDS: readonly Command[] = [
   artifactsList,
   artifactsShow,
   artifactsDelete,
+  webhooksCreate,
+  webhooksList,
+  webhooksDelete,
+  webhooksDeliveries,
 ];
