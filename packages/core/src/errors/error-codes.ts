@@ -140,6 +140,7 @@ export const ERROR_CODES = {
   SLW_WEBHOOK_INVALID: code(400, false, 'The webhook URL or event list is not acceptable.'),
   SLW_WEBHOOK_EXISTS: code(409, false, 'A webhook with this name exists already.'),
   SLW_WEBHOOK_NOT_FOUND: code(404, false, 'No webhook has this name.'),
+  SLW_DOWNLOAD_DENIED: code(403, false, 'The download link is not valid, was issued to another device, or has expired.'),
   SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
   SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),
   SLW_SERVER_RESPONSE: code(502, true, 'The server answered with something that is not a Slipway API response.'),

@@ -26,6 +26,7 @@ import { AuthService } from '../services/auth.service.js';
 import { DeviceService } from '../services/device.service.js';
 import { DeviceAuthService } from '../services/device-auth.service.js';
 import { DeviceTokens } from '../services/device-token.js';
+import { DownloadUrls } from '../services/download-urls.js';
 import { FailureLimiter } from '../services/failure-limiter.js';
 import { GroupService } from '../services/group.service.js';
 import { LoginThrottle } from '../services/login-throttle.js';
@@ -102,6 +103,9 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     logController: new OneLinePerRequest(),
+    // Download links carry their signed grant in the path (about 150 characters); every route's
+    // parameters still have their own schema limits.
+    routerOptions: { maxParamLength: 512 },
     // Errors the router raises before a route runs (a bad URL, an over-long parameter) get the
     // same coded answer as everything else.
     frameworkErrors: (error, request, reply) => errorHandler(error as FastifyError, request, reply),
@@ -148,6 +152,15 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   );
   webhooks.start();
   app.addHook('onClose', async () => webhooks.stop());
+  const artifacts = new ArtifactService(
+    new ArtifactRepository(options.db),
+    await FileArtifactStore.open(join(options.dataDir, 'artifacts')),
+    trustRoots,
+    audit,
+    options.artifacts ?? { maxBytes: 16 * 1024 ** 3, allowUnsigned: false },
+    now,
+  );
+  const downloadUrls = await DownloadUrls.open(new ServerSecretRepository(options.db), now());
   await app.register(managementApi, {
     prefix: MANAGEMENT_PREFIX,
     auth,
@@ -159,14 +172,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
     trustRoots,
     webhooks,
-    artifacts: new ArtifactService(
-      new ArtifactRepository(options.db),
-      await FileArtifactStore.open(join(options.dataDir, 'artifacts')),
-      trustRoots,
-      audit,
-      options.artifacts ?? { maxBytes: 16 * 1024 ** 3, allowUnsigned: false },
-      now,
-    ),
+    artifacts,
   });
   await app.register(deviceApi, {
     prefix: DEVICE_PREFIX,
@@ -186,6 +192,7 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     now,
     mtls,
     trustRoots,
+    downloads: { urls: downloadUrls, artifacts },
   });
   return { app, routes };
 }

@@ -184,6 +184,13 @@ export class ArtifactService {
     });
   }
 
+  /** The stored bytes of an artifact, for the device download route. */
+  async file(id: string): Promise<{ size: number; sha256: string; read(range?: { start: number; end: number }): NodeJS.ReadableStream }> {
+    const row = await this.require(id);
+    const key = `${row.sha256}.slw`;
+    return { size: Number(row.size), sha256: row.sha256, read: (range) => this.store.read(key, range) };
+  }
+
   private async require(id: string): Promise<ArtifactRow> {
     const row = /^[0-9a-f-]{36}$/.test(id) ? await this.artifacts.byId(id) : undefined;
     if (!row) throw new SlipwayError('SLW_ARTIFACT_NOT_FOUND', `no artifact has the id ${id.slice(0, 64)}`);

@@ -8,13 +8,16 @@ import {
 } from '@slipway/core';
 import type { FastifyInstance } from 'fastify';
 import type { CurrentDevice, DeviceRepository } from '../../repositories/device.repository.js';
+import type { ArtifactService } from '../../services/artifact.service.js';
 import type { DeviceService } from '../../services/device.service.js';
 import type { DeviceAuthService } from '../../services/device-auth.service.js';
 import { rateLimited } from '../../services/device-auth.service.js';
 import type { DeviceTokens } from '../../services/device-token.js';
+import type { DownloadUrls } from '../../services/download-urls.js';
 import type { TrustRootService } from '../../services/trust-root.service.js';
 import { clientCertificate, type MtlsMode } from './client-certificate.js';
 import { deviceHook } from './device-hook.js';
+import { parseRange } from './range.js';
 import { DeviceAuthBody, DeviceSessionBody, InventoryBody, KeyRotationBody, OwnDeviceBody } from './schemas.js';
 
 export const DEVICE_PREFIX = '/api/devices/v1';
@@ -29,6 +32,7 @@ export interface DeviceApiServices {
   readonly now: () => Date;
   readonly mtls: MtlsMode;
   readonly trustRoots: TrustRootService;
+  readonly downloads: { readonly urls: DownloadUrls; readonly artifacts: ArtifactService };
 }
 
 /** The device API: authentication by signed request, then device tokens on every other route. */
@@ -96,6 +100,45 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
     { schema: { params: Type.Object({ version: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }) }, { additionalProperties: false }) } },
     async (request, reply) =>
       reply.type('application/json').send(await services.trustRoots.document((request.params as { version: number }).version)),
+  );
+
+  // The artifact a deployment offers, by a short-lived link issued to this device; HTTP Range lets
+  // a device resume after a dropped link or a reboot. Quiet: a fleet downloading would fill the log.
+  app.get(
+    '/downloads/:token',
+    {
+      config: { quietLog: true },
+      schema: { params: Type.Object({ token: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }) },
+    },
+    async (request, reply) => {
+      const artifactId = services.downloads.urls.check(
+        (request.params as { token: string }).token,
+        request.deviceId as string,
+        services.now(),
+      );
+      const file = await services.downloads.artifacts.file(artifactId);
+      const etag = `"${file.sha256}"`;
+      void reply.header('accept-ranges', 'bytes').header('etag', etag);
+      // A resumed download must continue the same bytes: If-Range with another ETag gets the whole file.
+      const ifRange = request.headers['if-range'];
+      const range = ifRange !== undefined && ifRange !== etag ? null : parseRange(request.headers.range, file.size);
+      if (range === 'unsatisfiable') {
+        return reply
+          .status(416)
+          .type('application/json')
+          .header('content-range', `bytes */${file.size}`)
+          .send({
+            error: { code: 'SLW_USAGE_INVALID_OPTION', message: `the range is outside the ${file.size}-byte artifact` },
+          });
+      }
+      void reply.type('application/vnd.slipway.artifact');
+      if (range === null) return reply.header('content-length', file.size).send(file.read());
+      return reply
+        .status(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
+        .header('content-length', range.end - range.start + 1)
+        .send(file.read(range));
+    },
   );
 
   app.put('/inventory', { schema: { body: InventoryBody } }, async (request, reply) => {
