@@ -145,10 +145,7 @@ export class ArtifactService {
         await this.store.remove(key);
         throw err;
       }
-      await this.audit.append({
-        actorType: context.principal.kind,
-        actorId: context.principal.id,
-        sourceIp: context.sourceIp,
+      await this.audit.appendFor(context, {
         action: 'artifact.upload',
         target: `${row.name} ${row.version}`,
         outcome: 'success',
@@ -173,10 +170,7 @@ export class ArtifactService {
     // Deployments (next) will refuse this while one still uses the artifact.
     await this.artifacts.delete(id);
     await this.store.remove(`${row.sha256}.slw`);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: 'artifact.delete',
       target: `${row.name} ${row.version}`,
       outcome: 'success',

@@ -64,6 +64,14 @@ export class AuditLog {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** An entry for a change a caller made through the API: the actor and source come from its context. */
+  appendFor(
+    context: { readonly principal: { readonly kind: 'user' | 'token'; readonly id: string }; readonly sourceIp: string },
+    event: Omit<AuditEvent, 'actorType' | 'actorId' | 'sourceIp'>,
+  ): Promise<AuditRow> {
+    return this.append({ actorType: context.principal.kind, actorId: context.principal.id, sourceIp: context.sourceIp, ...event });
+  }
+
   /** The tail of this process's appends: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((row: AuditRow) => Promise<void>)[] = [];

@@ -83,10 +83,7 @@ export class DeviceService {
         `cannot ${decision} a device that is ${device.status} (allowed from: ${rule.from.join(', ')})`,
       );
     }
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: `device.${decision}`,
       target: id,
       outcome: 'success',
@@ -151,10 +148,7 @@ export class DeviceService {
       }
       return { imported, unchanged };
     });
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: 'device.preauthorize',
       target: `${entries.length} devices`,
       outcome: 'success',

@@ -59,10 +59,7 @@ export class GroupService {
         throw new SlipwayError('SLW_GROUP_EXISTS', `a group named ${name} exists already`, { cause: err });
       throw err;
     }
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: 'group.create',
       target: name,
       outcome: 'success',
@@ -89,10 +86,7 @@ export class GroupService {
     const missing = unique.filter((id) => !known.has(id));
     if (change === 'add' && missing.length > 0) throw new SlipwayError('SLW_DEVICE_NOT_FOUND', `no device has the id ${missing[0]}`);
     const changed = change === 'add' ? await this.groups.addMembers(group.id, unique) : await this.groups.removeMembers(group.id, unique);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: `group.${change}`,
       target: name,
       outcome: 'success',
@@ -104,14 +98,7 @@ export class GroupService {
   async delete(context: RequestContext, name: string): Promise<void> {
     const group = await this.require(name);
     await this.groups.delete(group.id);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
-      action: 'group.delete',
-      target: name,
-      outcome: 'success',
-    });
+    await this.audit.appendFor(context, { action: 'group.delete', target: name, outcome: 'success' });
   }
 
   private filterOf(group: GroupRow): DeviceFilter {

@@ -34,10 +34,7 @@ export class TokenService {
       lastUsedAt: null,
     };
     await this.tokens.insert(row);
-    await this.audit.append({
-      actorType: ctx.principal.kind,
-      actorId: ctx.principal.id,
-      sourceIp: ctx.sourceIp,
+    await this.audit.appendFor(ctx, {
       action: 'token.create',
       target: row.id,
       outcome: 'success',
@@ -49,14 +46,6 @@ export class TokenService {
 
   async revoke(ctx: RequestContext, id: string) {
     if (!(await this.tokens.revoke(id, this.now().toISOString()))) throw new SlipwayError('SLW_TOKEN_NOT_FOUND', `no active token ${id}`);
-    await this.audit.append({
-      actorType: ctx.principal.kind,
-      actorId: ctx.principal.id,
-      sourceIp: ctx.sourceIp,
-      action: 'token.revoke',
-      target: id,
-      outcome: 'success',
-      details: { severity: 'warning' },
-    });
+    await this.audit.appendFor(ctx, { action: 'token.revoke', target: id, outcome: 'success', details: { severity: 'warning' } });
   }
 }

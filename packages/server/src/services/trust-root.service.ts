@@ -61,10 +61,7 @@ export class TrustRootService {
     });
     if (!stored)
       throw new SlipwayError('SLW_TRUST_ROOT_VERSION', `root version ${candidate.version} was stored by another upload just now`);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
+    await this.audit.appendFor(context, {
       action: 'trust.root-upload',
       target: `root v${candidate.version}`,
       outcome: 'success',

@@ -12,10 +12,6 @@ export interface RequestContext {
   readonly sourceIp: string;
 }
 
-function actor(ctx: RequestContext) {
-  return { actorType: ctx.principal.kind, actorId: ctx.principal.id, sourceIp: ctx.sourceIp } as const;
-}
-
 export class UserService {
   constructor(
     private readonly users: UserRepository,
@@ -42,7 +38,7 @@ export class UserService {
       updatedAt: at,
     };
     await this.users.insert(user);
-    await this.audit.append({ ...actor(ctx), action: 'user.create', target: user.username, outcome: 'success', details: { role } });
+    await this.audit.appendFor(ctx, { action: 'user.create', target: user.username, outcome: 'success', details: { role } });
     return { id: user.id, username: user.username, role, disabledAt: null, createdAt: at, updatedAt: at };
   }
 
@@ -50,8 +46,7 @@ export class UserService {
     const role = requireRole(newRole);
     const user = await this.require(username);
     await this.users.update(user.id, { role, updatedAt: this.now().toISOString() });
-    await this.audit.append({
-      ...actor(ctx),
+    await this.audit.appendFor(ctx, {
       action: 'user.set-role',
       target: username,
       outcome: 'success',
@@ -65,13 +60,7 @@ export class UserService {
     const at = this.now().toISOString();
     await this.users.update(user.id, { disabledAt: at, updatedAt: at });
     await this.sessions.revokeAllOfUser(user.id, at);
-    await this.audit.append({
-      ...actor(ctx),
-      action: 'user.disable',
-      target: username,
-      outcome: 'success',
-      details: { severity: 'warning' },
-    });
+    await this.audit.appendFor(ctx, { action: 'user.disable', target: username, outcome: 'success', details: { severity: 'warning' } });
   }
 
   private async require(username: string) {

@@ -103,15 +103,7 @@ export class WebhookService {
       createdBy: context.principal.id,
     };
     await this.webhooks.insert(row);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
-      action: 'webhook.create',
-      target: name,
-      outcome: 'success',
-      details: { url: row.url, events },
-    });
+    await this.audit.appendFor(context, { action: 'webhook.create', target: name, outcome: 'success', details: { url: row.url, events } });
     return { ...summary(row), secret: row.secret };
   }
 
@@ -122,14 +114,7 @@ export class WebhookService {
   async delete(context: RequestContext, name: string): Promise<void> {
     const row = await this.require(name);
     await this.webhooks.delete(row.id);
-    await this.audit.append({
-      actorType: context.principal.kind,
-      actorId: context.principal.id,
-      sourceIp: context.sourceIp,
-      action: 'webhook.delete',
-      target: name,
-      outcome: 'success',
-    });
+    await this.audit.appendFor(context, { action: 'webhook.delete', target: name, outcome: 'success' });
   }
 
   async deliveries(name: string): Promise<DeliverySummary[]> {
