@@ -15,8 +15,8 @@ export class TrustRootRepository {
     return this.db.selectFrom('trustRoot').selectAll().where('version', '=', version).executeTakeFirst();
   }
 
-  async list(): Promise<Omit<TrustRootRow, 'document'>[]> {
-    return this.db.selectFrom('trustRoot').select(['version', 'expiresAt', 'uploadedAt', 'uploadedBy']).orderBy('version').execute();
+  async list(): Promise<TrustRootRow[]> {
+    return this.db.selectFrom('trustRoot').selectAll().orderBy('version').execute();
   }
 
   /** False when the version is taken (another upload won). */

@@ -71,13 +71,7 @@ export class TrustRootService {
   }
 
   async list(): Promise<TrustRootSummary[]> {
-    const rows = await this.roots.list();
-    return Promise.all(
-      rows.map(async (row) => {
-        const full = await this.roots.byVersion(row.version);
-        return summary(parseRoot(Buffer.from(full?.document ?? '')), row.uploadedAt, row.uploadedBy);
-      }),
-    );
+    return (await this.roots.list()).map((row) => summary(parseRoot(Buffer.from(row.document)), row.uploadedAt, row.uploadedBy));
   }
 
   /** The stored root.json of one version, as uploaded. */
