@@ -97,6 +97,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       manufacturingCas,
       dataDir: config.dataDir,
       artifacts: config.artifacts,
+      deployments: config.deployments,
       deviceTrust: { cas: deviceCas.map((c) => c.toString()), crls: deviceCrls },
     });
     const { host, port } = parseListen(config.listen);

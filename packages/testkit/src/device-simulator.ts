@@ -104,6 +104,37 @@ export class SimulatedDevice {
     return this.call('PUT', '/inventory', { attributes });
   }
 
+  /** Anything for me? 200 with the deployment to work on, 204 when there is none. */
+  nextDeployment(): Promise<JsonReply> {
+    return this.call('GET', '/deployments/next');
+  }
+
+  /** One step of a deployment, for the attempt the offer named. */
+  reportStatus(
+    deploymentId: string,
+    attempt: number,
+    status: string,
+    extra: { progress?: number; message?: string } = {},
+  ): Promise<JsonReply> {
+    return this.call('PUT', `/deployments/${deploymentId}/status`, { attempt, status, ...extra });
+  }
+
+  /** Runs the offered deployment's steps to `outcome` without installing anything (simulation). */
+  async runDeployment(outcome: 'success' | 'failure' = 'success'): Promise<string | null> {
+    const offer = await this.nextDeployment();
+    if (offer.status !== 200) return null;
+    const { id, attempt } = offer.body as { id: string; attempt: number };
+    const steps =
+      outcome === 'success'
+        ? ['downloading', 'installing', 'rebooting', 'committing', 'success']
+        : ['downloading', 'installing', 'failure'];
+    for (const step of steps) {
+      const reply = await this.reportStatus(id, attempt, step);
+      if (reply.status !== 200) throw new Error(`${step}: HTTP ${reply.status} ${JSON.stringify(reply.body)}`);
+    }
+    return id;
+  }
+
   close(): void {
     this.client.close();
   }

@@ -31,3 +31,12 @@ export function positional(ctx: CommandContext, index: number, name: string): st
 export function shortId(keyId: string): string {
   return keyId.slice(0, 16);
 }
+
+/** A whole number option within bounds (`fallback` when absent), or SLW_USAGE_INVALID_OPTION. */
+export function wholeNumber(value: string | undefined, option: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max))
+    throw new SlipwayError('SLW_USAGE_INVALID_OPTION', `--${option} ${value}: use a whole number from ${min} to ${max}`);
+  return n;
+}

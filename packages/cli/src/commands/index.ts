@@ -6,10 +6,23 @@ import { artifactSign } from './artifact-sign.js';
 import { artifactSignRequest } from './artifact-sign-request.js';
 import { artifactVerify } from './artifact-verify.js';
 import { artifactsDelete, artifactsList, artifactsShow, artifactsUpload } from './artifacts-server.js';
+import {
+  deploymentsAbort,
+  deploymentsAdvance,
+  deploymentsCreate,
+  deploymentsDevices,
+  deploymentsList,
+  deploymentsLogs,
+  deploymentsPause,
+  deploymentsResume,
+  deploymentsShow,
+  deploymentsWait,
+} from './deployments.js';
 import { devicesAccept, devicesDecommission, devicesList, devicesPreauthorize, devicesReject, devicesShow } from './devices.js';
 import { groupsAdd, groupsCreate, groupsList, groupsRemove } from './groups.js';
 import { keyGenerate } from './key-generate.js';
 import { provision } from './provision.js';
+import { reportsDeployments, reportsSilent, reportsVersions } from './reports.js';
 import {
   auditExport,
   auditVerify,
@@ -78,4 +91,17 @@ export const COMMANDS: readonly Command[] = [
   webhooksList,
   webhooksDelete,
   webhooksDeliveries,
+  deploymentsCreate,
+  deploymentsList,
+  deploymentsShow,
+  deploymentsDevices,
+  deploymentsLogs,
+  deploymentsPause,
+  deploymentsResume,
+  deploymentsAdvance,
+  deploymentsAbort,
+  deploymentsWait,
+  reportsVersions,
+  reportsDeployments,
+  reportsSilent,
 ];

@@ -6,7 +6,7 @@ import type { Command } from '../cli/command.js';
 import { deviceCertificateIssuer } from '../cli/device-certificate.js';
 import { loadPrivateKey, readInputFile } from '../cli/key-files.js';
 import { progressBar } from '../cli/progress.js';
-import { requiredString, stringOption } from '../cli/values.js';
+import { requiredString, stringOption, wholeNumber } from '../cli/values.js';
 
 export const PROVISION_MAX_COUNT = 100_000;
 
@@ -18,14 +18,6 @@ export interface ProvisionedAgentConfig {
   readonly identityFile: string;
   readonly keyFile: string;
   readonly certificateFile: string;
-}
-
-function wholeNumber(value: string | undefined, option: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= min && n <= max))
-    throw new SlipwayError('SLW_USAGE_INVALID_OPTION', `--${option} ${value}: use a whole number from ${min} to ${max}`);
-  return n;
 }
 
 async function assertEmptyOrAbsent(dir: string): Promise<void> {

@@ -23,6 +23,9 @@ export const PERMISSIONS = {
   'artifacts.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
   'artifacts.upload': ['admin', 'release-manager', 'ci'],
   'artifacts.delete': ['admin', 'release-manager'],
+  'deployments.read': ['admin', 'release-manager', 'operator', 'ci', 'viewer'],
+  'deployments.write': ['admin', 'release-manager', 'operator', 'ci'],
+  'reports.read': ['admin', 'release-manager', 'operator', 'viewer'],
   'webhooks.read': ['admin'],
   'webhooks.write': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -105,6 +105,16 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    deployments: Type.Object(
+      {
+        /**
+         * How often the rollout engine looks at every active deployment (it also looks at once
+         * when a device finishes). Any number of server processes may run it on one database.
+         */
+        engineIntervalMs: Type.Integer({ default: 2000, minimum: 50, maximum: 600_000 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** How long a SIGTERM waits for requests in flight before closing anyway. */
     shutdownGraceSeconds: Type.Integer({ default: 10, minimum: 0, maximum: 600 }),
   },

@@ -66,6 +66,7 @@ export interface DeviceTable {
   /** Canonical JSON of the last inventory report. */
   inventory: string | null;
   inventoryAt: string | null;
+  lastSeenAt: string | null;
 }
 
 export interface DeviceKeyTable {
@@ -173,6 +174,72 @@ export interface WebhookDeliveryTable {
   deliveredAt: string | null;
 }
 
+export type DeploymentStatus = 'active' | 'paused' | 'halted' | 'aborted' | 'succeeded' | 'failed';
+
+export interface DeploymentTable {
+  id: string;
+  artifactId: string;
+  target: string;
+  status: DeploymentStatus;
+  statusReason: string | null;
+  currentPhase: number;
+  phaseCount: number;
+  successThreshold: number;
+  /** JSON { count } or { percent }. */
+  maxFailures: string;
+  maxAttempts: number;
+  /** JSON { cron, durationMinutes, timezone } or null. */
+  maintenanceWindow: string | null;
+  approval: 'auto' | 'manual';
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface DeploymentPhaseTable {
+  deploymentId: string;
+  phase: number;
+  spec: string;
+  size: number;
+  startAt: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  acknowledgedFailures: number;
+}
+
+export type DeviceDeploymentStatus =
+  | 'pending'
+  | 'downloading'
+  | 'installing'
+  | 'rebooting'
+  | 'committing'
+  | 'success'
+  | 'failure'
+  | 'rolled-back'
+  | 'already-installed'
+  | 'aborted';
+
+export interface DeploymentDeviceTable {
+  deploymentId: string;
+  deviceId: string;
+  phase: number;
+  status: DeviceDeploymentStatus;
+  attempt: number;
+  progress: number | null;
+  message: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface DeploymentLogTable {
+  deploymentId: string;
+  deviceId: string;
+  attempt: number;
+  log: string;
+  receivedAt: string;
+}
+
 export interface Database {
   user: UserTable;
   auditEntry: AuditEntryTable;
@@ -190,4 +257,8 @@ export interface Database {
   artifact: ArtifactTable;
   webhook: WebhookTable;
   webhookDelivery: WebhookDeliveryTable;
+  deployment: DeploymentTable;
+  deploymentPhase: DeploymentPhaseTable;
+  deploymentDevice: DeploymentDeviceTable;
+  deploymentLog: DeploymentLogTable;
 }

@@ -12,9 +12,11 @@ import type { Database } from '../db/schema.js';
 import { ApiTokenRepository } from '../repositories/api-token.repository.js';
 import { ArtifactRepository } from '../repositories/artifact.repository.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
+import { DeploymentRepository } from '../repositories/deployment.repository.js';
 import { DeviceRepository } from '../repositories/device.repository.js';
 import { DeviceCache } from '../repositories/device-cache.js';
 import { GroupRepository } from '../repositories/group.repository.js';
+import { ReportRepository } from '../repositories/report.repository.js';
 import { ServerSecretRepository } from '../repositories/server-secret.repository.js';
 import { SessionRepository } from '../repositories/session.repository.js';
 import { TrustRootRepository } from '../repositories/trust-root.repository.js';
@@ -23,13 +25,19 @@ import { WebhookRepository } from '../repositories/webhook.repository.js';
 import { ArtifactService } from '../services/artifact.service.js';
 import { AuditLog } from '../services/audit-log.service.js';
 import { AuthService } from '../services/auth.service.js';
+import { DeploymentService } from '../services/deployment.service.js';
+import { DeploymentEvents } from '../services/deployment-events.js';
 import { DeviceService } from '../services/device.service.js';
 import { DeviceAuthService } from '../services/device-auth.service.js';
+import { DeviceDeployments } from '../services/device-deployments.js';
+import { DevicePresence } from '../services/device-presence.js';
 import { DeviceTokens } from '../services/device-token.js';
 import { DownloadUrls } from '../services/download-urls.js';
 import { FailureLimiter } from '../services/failure-limiter.js';
 import { GroupService } from '../services/group.service.js';
 import { LoginThrottle } from '../services/login-throttle.js';
+import { ReportService } from '../services/report.service.js';
+import { RolloutEngine } from '../services/rollout-engine.js';
 import { TokenService } from '../services/token.service.js';
 import { TrustRootService } from '../services/trust-root.service.js';
 import { UserService } from '../services/user.service.js';
@@ -61,6 +69,7 @@ export interface AppOptions {
   /** Where artifacts (DATA/artifacts) live. */
   readonly dataDir: string;
   readonly artifacts?: ServerConfig['artifacts'];
+  readonly deployments?: ServerConfig['deployments'];
   /** CA certificates whose device certificates are admitted at first contact (zero-touch). */
   readonly manufacturingCas?: readonly X509Certificate[];
 }
@@ -152,15 +161,35 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
   );
   webhooks.start();
   app.addHook('onClose', async () => webhooks.stop());
+  const deploymentRows = new DeploymentRepository(options.db, options.databaseKind === 'postgres' ? 'postgres' : 'sqlite');
+  const artifactRows = new ArtifactRepository(options.db);
   const artifacts = new ArtifactService(
-    new ArtifactRepository(options.db),
+    artifactRows,
     await FileArtifactStore.open(join(options.dataDir, 'artifacts')),
     trustRoots,
     audit,
     options.artifacts ?? { maxBytes: 16 * 1024 ** 3, allowUnsigned: false },
     now,
+    (artifactId) => deploymentRows.liveUsing(artifactId),
   );
   const downloadUrls = await DownloadUrls.open(new ServerSecretRepository(options.db), now());
+  const deploymentEvents = new DeploymentEvents(audit, webhooks);
+  const rolloutEngine = new RolloutEngine(deploymentRows, deploymentEvents, now, (err, what) =>
+    options.logger.error({ err }, `rollout engine: ${what} failed`),
+  );
+  rolloutEngine.start(options.deployments?.engineIntervalMs ?? 2000);
+  app.addHook('onClose', async () => rolloutEngine.stop());
+  const groupService = new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now);
+  const deployments = new DeploymentService(
+    deploymentRows,
+    artifactRows,
+    devices,
+    groupService,
+    audit,
+    deploymentEvents,
+    rolloutEngine,
+    now,
+  );
   await app.register(managementApi, {
     prefix: MANAGEMENT_PREFIX,
     auth,
@@ -169,7 +198,9 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     tokens: new TokenService(tokens, audit, now),
     auditEntries,
     devices: deviceService,
-    groups: new GroupService(new GroupRepository(options.db), devices, deviceService, audit, now),
+    groups: groupService,
+    deployments,
+    reports: new ReportService(new ReportRepository(options.db), deployments, now),
     trustRoots,
     webhooks,
     artifacts,
@@ -193,6 +224,8 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     mtls,
     trustRoots,
     downloads: { urls: downloadUrls, artifacts },
+    deployments: new DeviceDeployments(deploymentRows, downloadUrls, deploymentEvents, rolloutEngine, now),
+    presence: new DevicePresence(devices, now, (err) => options.logger.warn({ err }, 'recording when devices were last seen failed')),
   });
   return { app, routes };
 }

@@ -31,6 +31,7 @@ export function newDeviceRow(id: string, identity: string, status: DeviceStatus,
     deviceType: null,
     inventory: null,
     inventoryAt: null,
+    lastSeenAt: null,
   };
 }
 
@@ -87,6 +88,20 @@ export class DeviceRepository {
   }
 
   /** Which of these ids exist. */
+  /** Status and type of the devices with these ids (unknown ids are left out), a chunk at a time. */
+  async statusesOf(ids: readonly string[]): Promise<Pick<DeviceRow, 'id' | 'status' | 'deviceType'>[]> {
+    const rows: Pick<DeviceRow, 'id' | 'status' | 'deviceType'>[] = [];
+    for (let i = 0; i < ids.length; i += 500)
+      rows.push(
+        ...(await this.db
+          .selectFrom('device')
+          .select(['id', 'status', 'deviceType'])
+          .where('id', 'in', ids.slice(i, i + 500))
+          .execute()),
+      );
+    return rows;
+  }
+
   async existing(ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     return (
@@ -199,6 +214,28 @@ export class DeviceRepository {
 
   /** One page of devices matching the filter, oldest first, and how many match in all. */
   async list(filter: DeviceFilter, offset: number, limit: number): Promise<{ devices: DeviceRow[]; total: number }> {
+    const query = this.filtered(filter);
+    const total = await query.select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+    const devices = await query.selectAll('device').orderBy('createdAt').orderBy('id').offset(offset).limit(limit).execute();
+    return { devices, total: Number(total.n) };
+  }
+
+  /** Every device matching the filter, with what a deployment needs to choose its targets. */
+  async matching(filter: DeviceFilter): Promise<Pick<DeviceRow, 'id' | 'status' | 'deviceType'>[]> {
+    return this.filtered(filter).select(['id', 'status', 'deviceType']).orderBy('id').execute();
+  }
+
+  /** Stamps when a device was last heard from (callers throttle this). */
+  async markSeen(ids: readonly string[], at: string): Promise<void> {
+    if (ids.length > 0)
+      await this.db
+        .updateTable('device')
+        .set({ lastSeenAt: at })
+        .where('id', 'in', [...ids])
+        .execute();
+  }
+
+  private filtered(filter: DeviceFilter) {
     let query = this.db.selectFrom('device');
     if (filter.status) query = query.where('status', '=', filter.status);
     const groupId = filter.staticGroupId;
@@ -223,9 +260,7 @@ export class DeviceRepository {
         ),
       );
     }
-    const total = await query.select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
-    const devices = await query.selectAll('device').orderBy('createdAt').orderBy('id').offset(offset).limit(limit).execute();
-    return { devices, total: Number(total.n) };
+    return query;
   }
 
   private async setAttributes(db: Db, deviceId: string, scope: 'identity' | 'inventory', attributes: Readonly<Record<string, string>>) {

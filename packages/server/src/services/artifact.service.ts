@@ -82,6 +82,8 @@ export class ArtifactService {
     private readonly audit: AuditLog,
     private readonly settings: ArtifactSettings,
     private readonly now: () => Date,
+    /** Ids of the deployments still using an artifact (active, paused or halted): it cannot be deleted then. */
+    private readonly liveDeploymentsUsing: (artifactId: string) => Promise<string[]> = async () => [],
   ) {}
 
   async upload(context: RequestContext, body: NodeJS.ReadableStream): Promise<ArtifactSummary> {
@@ -167,7 +169,12 @@ export class ArtifactService {
 
   async delete(context: RequestContext, id: string): Promise<void> {
     const row = await this.require(id);
-    // Deployments (next) will refuse this while one still uses the artifact.
+    const users = await this.liveDeploymentsUsing(id);
+    if (users.length > 0)
+      throw new SlipwayError(
+        'SLW_ARTIFACT_IN_USE',
+        `${row.name} ${row.version} is used by deployment ${users[0]}${users.length > 1 ? ` and ${users.length - 1} more` : ''}; abort or finish it first`,
+      );
     await this.artifacts.delete(id);
     await this.store.remove(`${row.sha256}.slw`);
     await this.audit.appendFor(context, {

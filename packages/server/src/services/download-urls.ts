@@ -12,6 +12,13 @@ interface Grant {
   readonly d: string;
   /** Expiry, Unix seconds. */
   readonly e: number;
+  /** The deployment it was offered for: an aborted deployment stops its downloads at once. */
+  readonly p?: string;
+}
+
+export interface DownloadGrant {
+  readonly artifactId: string;
+  readonly deploymentId: string | undefined;
 }
 
 /**
@@ -32,15 +39,17 @@ export class DownloadUrls {
     artifactId: string,
     deviceId: string,
     now: Date,
+    deploymentId?: string,
     lifetimeSeconds = DOWNLOAD_URL_LIFETIME_SECONDS,
   ): { token: string; expiresAt: string } {
     const e = Math.floor(now.getTime() / 1000) + lifetimeSeconds;
-    const body = Buffer.from(JSON.stringify({ a: artifactId, d: deviceId, e } satisfies Grant)).toString('base64url');
+    const grant: Grant = deploymentId ? { a: artifactId, d: deviceId, e, p: deploymentId } : { a: artifactId, d: deviceId, e };
+    const body = Buffer.from(JSON.stringify(grant)).toString('base64url');
     return { token: `${body}.${this.mac(body)}`, expiresAt: new Date(e * 1000).toISOString() };
   }
 
-  /** The artifact a grant allows this device to fetch now; SLW_DOWNLOAD_DENIED otherwise. */
-  check(token: string, deviceId: string, now: Date): string {
+  /** The artifact (and deployment) a grant allows this device to fetch now; SLW_DOWNLOAD_DENIED otherwise. */
+  check(token: string, deviceId: string, now: Date): DownloadGrant {
     const [body, mac] = token.split('.');
     const expected = body ? this.mac(body) : '';
     if (!body || !mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) {
@@ -50,7 +59,7 @@ export class DownloadUrls {
     if (grant.d !== deviceId) throw new SlipwayError('SLW_DOWNLOAD_DENIED', 'this download link was issued to another device');
     if (grant.e * 1000 <= now.getTime())
       throw new SlipwayError('SLW_DOWNLOAD_DENIED', 'this download link has expired; ask for the deployment again');
-    return grant.a;
+    return { artifactId: grant.a, deploymentId: grant.p };
   }
 
   private mac(body: string): string {

@@ -73,6 +73,11 @@ export class GroupService {
     return this.deviceService.list(this.filterOf(await this.require(name)), page, perPage);
   }
 
+  /** Every device in the group now (static members, or the filter's matches), for a deployment to choose from. */
+  async devicesIn(name: string): Promise<{ id: string; status: DeviceStatus; deviceType: string | null }[]> {
+    return this.devices.matching(this.filterOf(await this.require(name)));
+  }
+
   async change(
     context: RequestContext,
     name: string,

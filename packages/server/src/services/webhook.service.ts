@@ -5,6 +5,7 @@ import { SlipwayError } from '@slipway/core';
 import type { AuditRow } from '../repositories/audit.repository.js';
 import type { DeliveryRow, WebhookRepository, WebhookRow } from '../repositories/webhook.repository.js';
 import type { AuditLog } from './audit-log.service.js';
+import { PeriodicJob } from './periodic-job.js';
 import type { RequestContext } from './user.service.js';
 
 export const SIGNATURE_HEADER = 'x-slipway-signature';
@@ -63,8 +64,10 @@ export function signDelivery(secret: string, timestamp: string, body: string): s
  * down receiver loses nothing; a lease keeps two server processes from sending one twice at once.
  */
 export class WebhookService {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly worker = new PeriodicJob(
+    () => this.deliverDue(),
+    (err) => this.report(err, 'delivering webhooks'),
+  );
 
   constructor(
     private readonly webhooks: WebhookRepository,
@@ -162,22 +165,11 @@ export class WebhookService {
 
   /** Starts the delivery worker: every `intervalMs`, send what is due. */
   start(intervalMs = 1000): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.deliverDue()
-        .then(
-          () => undefined,
-          (err) => this.report(err, 'delivering webhooks'),
-        )
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, intervalMs);
-    this.timer.unref();
+    this.worker.start(intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** One pass of the worker (tests call it directly). Returns how many deliveries it attempted. */

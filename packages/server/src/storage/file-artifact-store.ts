@@ -53,7 +53,9 @@ export class FileArtifactStore implements ArtifactStore {
 
   read(key: string, range?: { start: number; end: number }): Readable {
     if (!KEY.test(key)) throw new Error(`not an artifact store key: ${key}`);
-    return createReadStream(join(this.dir, key), range ? { start: range.start, end: range.end } : {});
+    // 1 MiB reads: a quarter of the thread-pool round trips of the 64 KiB default, for the same flat memory.
+    const chunk = { highWaterMark: 1024 * 1024 };
+    return createReadStream(join(this.dir, key), range ? { ...chunk, start: range.start, end: range.end } : chunk);
   }
 
   async remove(key: string): Promise<void> {

@@ -12,10 +12,13 @@ import type { ArtifactService } from '../../services/artifact.service.js';
 import type { DeviceService } from '../../services/device.service.js';
 import type { DeviceAuthService } from '../../services/device-auth.service.js';
 import { rateLimited } from '../../services/device-auth.service.js';
+import type { DeviceDeployments } from '../../services/device-deployments.js';
+import type { DevicePresence } from '../../services/device-presence.js';
 import type { DeviceTokens } from '../../services/device-token.js';
 import type { DownloadUrls } from '../../services/download-urls.js';
 import type { TrustRootService } from '../../services/trust-root.service.js';
 import { clientCertificate, type MtlsMode } from './client-certificate.js';
+import { deviceDeploymentRoutes } from './deployments.routes.js';
 import { deviceHook } from './device-hook.js';
 import { parseRange } from './range.js';
 import { DeviceAuthBody, DeviceSessionBody, InventoryBody, KeyRotationBody, OwnDeviceBody } from './schemas.js';
@@ -33,6 +36,8 @@ export interface DeviceApiServices {
   readonly mtls: MtlsMode;
   readonly trustRoots: TrustRootService;
   readonly downloads: { readonly urls: DownloadUrls; readonly artifacts: ArtifactService };
+  readonly deployments: DeviceDeployments;
+  readonly presence: DevicePresence;
 }
 
 /** The device API: authentication by signed request, then device tokens on every other route. */
@@ -47,6 +52,10 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
     request.clientCertificate = clientCertificate(request, services.mtls);
   });
   app.addHook('onRequest', deviceHook(services.tokens, services.devices, services.now));
+  app.addHook('onRequest', async (request) => {
+    if (request.deviceId) services.presence.seen(request.deviceId);
+  });
+  app.addHook('onClose', async () => services.presence.flush());
 
   app.post(
     '/auth',
@@ -111,12 +120,10 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
       schema: { params: Type.Object({ token: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }) },
     },
     async (request, reply) => {
-      const artifactId = services.downloads.urls.check(
-        (request.params as { token: string }).token,
-        request.deviceId as string,
-        services.now(),
-      );
-      const file = await services.downloads.artifacts.file(artifactId);
+      const grant = services.downloads.urls.check((request.params as { token: string }).token, request.deviceId as string, services.now());
+      // An aborted deployment stops its downloads at once, even mid-file.
+      if (grant.deploymentId) await services.deployments.downloadAllowed(grant.deploymentId, request.deviceId as string);
+      const file = await services.downloads.artifacts.file(grant.artifactId);
       const etag = `"${file.sha256}"`;
       void reply.header('accept-ranges', 'bytes').header('etag', etag);
       // A resumed download must continue the same bytes: If-Range with another ETag gets the whole file.
@@ -140,6 +147,8 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
         .send(file.read(range));
     },
   );
+
+  await app.register(deviceDeploymentRoutes, { deployments: services.deployments, downloadsAt: `${DEVICE_PREFIX}/downloads` });
 
   app.put('/inventory', { schema: { body: InventoryBody } }, async (request, reply) => {
     await services.service.reportInventory(request.deviceId as string, (request.body as { attributes: Record<string, string> }).attributes);

@@ -3,8 +3,10 @@ import type { AuditRepository } from '../../repositories/audit.repository.js';
 import type { ArtifactService } from '../../services/artifact.service.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 import type { AuthService } from '../../services/auth.service.js';
+import type { DeploymentService } from '../../services/deployment.service.js';
 import type { DeviceService } from '../../services/device.service.js';
 import type { GroupService } from '../../services/group.service.js';
+import type { ReportService } from '../../services/report.service.js';
 import type { TokenService } from '../../services/token.service.js';
 import type { TrustRootService } from '../../services/trust-root.service.js';
 import type { UserService } from '../../services/user.service.js';
@@ -13,9 +15,11 @@ import { artifactRoutes } from './artifacts.routes.js';
 import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { authHook } from './auth-hook.js';
+import { deploymentRoutes } from './deployments.routes.js';
 import { deviceRoutes } from './devices.routes.js';
 import { auditFailedChange, requireAuditAction } from './failed-change-audit.js';
 import { groupRoutes } from './groups.routes.js';
+import { reportRoutes } from './reports.routes.js';
 import { tokenRoutes } from './tokens.routes.js';
 import { trustRoutes } from './trust.routes.js';
 import { userRoutes } from './users.routes.js';
@@ -34,6 +38,8 @@ export interface ManagementServices {
   readonly trustRoots: TrustRootService;
   readonly artifacts: ArtifactService;
   readonly webhooks: WebhookService;
+  readonly deployments: DeploymentService;
+  readonly reports: ReportService;
 }
 
 /**
@@ -53,4 +59,6 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(trustRoutes, { roots: services.trustRoots });
   await app.register(artifactRoutes, { artifacts: services.artifacts });
   await app.register(webhookRoutes, { webhooks: services.webhooks });
+  await app.register(deploymentRoutes, { deployments: services.deployments });
+  await app.register(reportRoutes, { reports: services.reports });
 }
