@@ -28,6 +28,11 @@ export function stopAll() {
   for (const c of children) c.kill('SIGTERM');
 }
 
+/** The pid of the server that startOurs started on this data directory (to sample its RSS), or undefined. */
+export function serverPid(data) {
+  return children.find((c) => c.spawnargs.includes(data) && c.exitCode === null)?.pid;
+}
+
 export function ensureWrk() {
   if (spawnSync('wrk', ['--version']).error === undefined) return;
   log('wrk is missing: apt-get install -y wrk');
