@@ -232,6 +232,29 @@ for (const [name, make] of DIALECTS) {
       assert.equal(errorCode(await control(d.id, 'resume')), 'SLW_DEPLOYMENT_STATE');
     });
 
+    test('a deployment succeeds at the threshold without waiting for a device that never called, which still gets it later', async (ctx) => {
+      if (!target) return ctx.skip(skip);
+      const fleet = await admitFleet(t.app, ca, 'GW-LATE', 3, 'gw-a');
+      const d = await created({ devices: fleet.map((x) => x.id), successThreshold: '60%' });
+      const [a, b, late] = fleet as [FleetDevice, FleetDevice, FleetDevice];
+      await install(a, d.id, 'success');
+      await offer(b);
+      await report(b, d.id, 'downloading');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await show(d.id)).status, 'active', 'a device still working is waited for');
+      for (const step of STEPS.slice(1)) await report(b, d.id, step);
+      await report(b, d.id, 'success');
+      const done = await eventually(
+        () => show(d.id),
+        (x) => x.status === 'succeeded',
+        'two of three is the 60% threshold',
+      );
+      assert.equal(done.devices.pending, 1);
+      assert.equal((await offer(late)).id, d.id, 'the latecomer is still offered the update');
+      await install(late, d.id, 'success');
+      assert.equal((await show(d.id)).devices.succeeded, 3);
+    });
+
     test('with manual approval a phase that reached the threshold waits for advance', async (ctx) => {
       if (!target) return ctx.skip(skip);
       const fleet = await admitFleet(t.app, ca, 'GW-MANUAL', 2, 'gw-a');

@@ -160,7 +160,8 @@ export class DeploymentRepository {
 
   /**
    * What the device should work on: a deployment it has started comes first, then the oldest it
-   * has not. Paused and halted deployments let started devices finish but start no new ones.
+   * has not. Paused and halted deployments let started devices finish but start no new ones; a
+   * succeeded one is still offered to the devices that had not called before it succeeded.
    */
   async offerFor(deviceId: string): Promise<OfferRow | undefined> {
     return this.db
@@ -185,7 +186,10 @@ export class DeploymentRepository {
       .where('dd.status', 'in', [...UNFINISHED])
       .whereRef('dd.phase', '<=', 'd.currentPhase')
       .where((eb) =>
-        eb.or([eb('d.status', '=', 'active'), eb.and([eb('d.status', 'in', ['paused', 'halted']), eb('dd.status', '<>', 'pending')])]),
+        eb.or([
+          eb('d.status', 'in', ['active', 'succeeded']),
+          eb.and([eb('d.status', 'in', ['paused', 'halted']), eb('dd.status', '<>', 'pending')]),
+        ]),
       )
       .orderBy(sql`case when ${sql.ref('dd.status')} = 'pending' then 1 else 0 end`)
       .orderBy('d.createdAt')

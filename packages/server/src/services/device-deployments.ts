@@ -1,5 +1,5 @@
 import { SlipwayError } from '@slipway/core';
-import type { DeviceDeploymentStatus } from '../db/schema.js';
+import type { DeploymentStatus, DeviceDeploymentStatus } from '../db/schema.js';
 import { type DeploymentDeviceRow, type DeploymentRepository, LIVE } from '../repositories/deployment.repository.js';
 import type { DeploymentEvents } from './deployment-events.js';
 import type { DownloadUrls } from './download-urls.js';
@@ -55,6 +55,8 @@ const RANK: Record<DeviceDeploymentStatus, number> = {
   'already-installed': 5,
   aborted: 5,
 };
+/** Deployments in which a failed device may try again (a succeeded one still serves latecomers). */
+const RETRYABLE: readonly DeploymentStatus[] = [...LIVE, 'succeeded'];
 const isFinal = (status: DeviceDeploymentStatus) => RANK[status] === 5;
 const FAILED: readonly DeviceDeploymentStatus[] = ['failure', 'rolled-back'];
 export const MAX_LOG_BYTES = 1024 * 1024;
@@ -107,7 +109,7 @@ export class DeviceDeployments {
       if (!deployment) throw new SlipwayError('SLW_DEPLOYMENT_NOT_FOUND', `no deployment has the id ${deploymentId.slice(0, 64)}`);
       if (row.status === 'aborted') throw aborted();
       // An older attempt's report, repeated after its answer was lost: already counted.
-      if (report.attempt < row.attempt) return { answer: answer(row, deployment.status === 'active'), finalFailure: false };
+      if (report.attempt < row.attempt) return { answer: answer(row, RETRYABLE.includes(deployment.status)), finalFailure: false };
       if (report.attempt > row.attempt) throw invalid(`this device is on attempt ${row.attempt} of the deployment, not ${report.attempt}`);
       if (isFinal(row.status)) {
         if (report.status === row.status) return { answer: answer(row, false), finalFailure: false };
@@ -130,7 +132,7 @@ export class DeviceDeployments {
       const message = report.message?.slice(0, 1024) ?? null;
       let change: Partial<DeploymentDeviceRow>;
       let finalFailure = false;
-      if (FAILED.includes(report.status) && row.attempt < deployment.maxAttempts && LIVE.includes(deployment.status)) {
+      if (FAILED.includes(report.status) && row.attempt < deployment.maxAttempts && RETRYABLE.includes(deployment.status)) {
         // Another attempt is allowed: the device gets the deployment again on its next request.
         change = {
           status: 'pending',

@@ -127,7 +127,9 @@ export class RolloutEngine {
             data: { from: current, to: current + 1, succeeded: inPhase.succeeded, size: phase.size },
           };
         }
-        if (counts.all.pending + counts.all.inProgress > 0) return null;
+        // Devices still working get to finish; devices that have not called yet do not hold the
+        // outcome back (they still get the update when they do).
+        if (counts.all.inProgress > 0) return null;
         if (!(await tx.setStatus(id, ['active'], { status: 'succeeded', statusReason: null, updatedAt: at, finishedAt: at }, current)))
           return null;
         return { type: 'deployment.finished', data: { status: 'succeeded', devices: counts.all } };
