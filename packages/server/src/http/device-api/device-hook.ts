@@ -27,7 +27,7 @@ declare module 'fastify' {
  * Every device route but authentication needs a valid device token whose device is accepted
  * right now: decommissioning or rejecting a device locks it out on its very next request.
  */
-export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now: () => Date) {
+export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now: () => Date, seen: (deviceId: string) => void = () => {}) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (request.routeOptions.config.deviceAuth === 'none') return;
     const bearer = BEARER.exec(request.headers.authorization ?? '');
@@ -45,5 +45,6 @@ export function deviceHook(tokens: DeviceTokens, devices: DeviceRepository, now:
     }
     request.deviceId = deviceId;
     request.device = device;
+    seen(deviceId);
   };
 }

@@ -51,10 +51,10 @@ export async function deviceApi(app: FastifyInstance, services: DeviceApiService
   app.addHook('onRequest', async (request) => {
     request.clientCertificate = clientCertificate(request, services.mtls);
   });
-  app.addHook('onRequest', deviceHook(services.tokens, services.devices, services.now));
-  app.addHook('onRequest', async (request) => {
-    if (request.deviceId) services.presence.seen(request.deviceId);
-  });
+  app.addHook(
+    'onRequest',
+    deviceHook(services.tokens, services.devices, services.now, (id) => services.presence.seen(id)),
+  );
   app.addHook('onClose', async () => services.presence.flush());
 
   app.post(
