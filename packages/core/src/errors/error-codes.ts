@@ -153,6 +153,8 @@ export const ERROR_CODES = {
     "A device's status report contradicts what it reported before (another attempt, a finished one).",
   ),
   SLW_DEPLOYMENT_WINDOW_CLOSED: code(409, true, 'Installing must wait for the maintenance window; downloading may go on.'),
+  SLW_AGENT_BUSY: code(409, true, 'The agent is in the middle of an update; it must finish (or be resumed) first.'),
+  SLW_AGENT_STATE_INVALID: code(500, false, "The agent's persisted update state is not a valid record (edited by hand?)."),
   SLW_SERVER_UNREACHABLE: code(503, true, 'The Slipway server cannot be reached (address, port, network, or it is down).'),
   SLW_SERVER_TLS_UNTRUSTED: code(502, false, "The server's certificate is not trusted by the given CA, or does not name the server."),
   SLW_SERVER_RESPONSE: code(502, true, 'The server answered with something that is not a Slipway API response.'),

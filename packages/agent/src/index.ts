@@ -1,0 +1,4 @@
+export * from './state/atomic-file.js';
+export * from './state/state-store.js';
+export * from './state/transitions.js';
+export * from './state/update-machine.js';
