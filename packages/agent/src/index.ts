@@ -5,3 +5,4 @@ export * from './state/state-store.js';
 export * from './state/transitions.js';
 export * from './state/update-machine.js';
 export * from './transport/resumable-download.js';
+export * from './trust/device-trust.js';

@@ -69,6 +69,7 @@ export const ERROR_CODES = {
   SLW_ARTIFACT_EXPIRED: code(422, false, 'The artifact is past its signed expiry.'),
   SLW_ARTIFACT_DEVICE_TYPE: code(422, false, "The device's type is not among the artifact's compatible device types."),
   SLW_ARTIFACT_ROLLBACK: code(422, false, 'The security version is lower than the installed one (rollback attack defence).'),
+  SLW_ARTIFACT_MISMATCH: code(422, false, 'The artifact is not the one the deployment offered (name, version or security version differ).'),
   SLW_ARTIFACT_PAYLOAD_CHANGED: code(409, false, 'A payload file changed while the artifact was being created.'),
 
   SLW_CONFIG_INVALID: code(400, false, 'A server setting (file, SLIPWAY_* variable or flag) has an invalid value.'),
@@ -173,6 +174,13 @@ export const ERROR_CODES = {
   SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
   SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),
   SLW_SIGN_WRONG_TARGET: code(400, false, 'A detached signature was made for other bytes than this file.'),
+
+  SLW_BOOT_ENV_FAILED: code(500, true, 'The bootloader environment tool (fw_printenv, fw_setenv, grub-editenv) is missing or failed.'),
+  SLW_BOOT_ENV_INVALID: code(
+    500,
+    false,
+    'The bootloader environment holds a value the agent cannot use (a slot other than a or b, a bad count).',
+  ),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
