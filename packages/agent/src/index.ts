@@ -13,3 +13,4 @@ export * from './state/transitions.js';
 export * from './state/update-machine.js';
 export * from './transport/resumable-download.js';
 export * from './trust/device-trust.js';
+export * from './update/update-effects.js';

@@ -4,41 +4,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  bufferSource,
-  buildRoot,
-  createArtifact,
-  fileKeySigner,
-  generateKeyPair,
-  PAYLOAD_TYPE_ROOT,
-  parsePrivateKey,
-  type Signer,
-  type SlipwayError,
-  serializeEnvelope,
-  signPayload,
-} from '@slipway/core';
+import { bufferSource, createArtifact, type Signer, type SlipwayError } from '@slipway/core';
 import { DeviceTrust } from '../src/trust/device-trust.js';
+import { signedRoot, signer } from './support/trust.js';
 
-const signer = (): Signer => fileKeySigner(parsePrivateKey(generateKeyPair('ed25519').privatePem));
-
-async function root(
-  version: number,
-  rootKeys: Signer[],
-  releaseKeys: Signer[],
-  signers: Signer[],
-  expires = new Date(Date.now() + 86_400_000),
-) {
-  const built = buildRoot({
-    version,
-    expires: expires.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    rootKeys: rootKeys.map((s) => s.publicKey),
-    releaseKeys: releaseKeys.map((s) => s.publicKey),
-    rootThreshold: 1,
-    releaseThreshold: 1,
-  });
-  const signatures = await Promise.all(signers.map((s) => signPayload(s, PAYLOAD_TYPE_ROOT, built.envelope.payload)));
-  return Buffer.from(serializeEnvelope({ ...built.envelope, signatures }));
-}
+const root = signedRoot;
 
 const code = async (promise: Promise<unknown>) => {
   try {

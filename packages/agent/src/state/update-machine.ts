@@ -12,7 +12,10 @@ export interface EffectResult {
   readonly error?: string | null;
 }
 
-export type Effect = (record: UpdateRecord) => Promise<EffectResult>;
+/** Persists facts at once, before the effect's next side effect (e.g. the boot id before a reboot). */
+export type Remember = (patch: Partial<Pick<UpdateRecord, 'installer' | 'rebootRequestedIn'>>) => Promise<void>;
+
+export type Effect = (record: UpdateRecord, remember: Remember) => Promise<EffectResult>;
 
 export interface MachineOptions {
   /** Entries of one state within one update before it counts as a loop (default 5). */
@@ -73,15 +76,19 @@ export class UpdateMachine {
     if (record.state === 'idle') return 'idle';
     const state = record.state;
     const entries = (record.entries[state] ?? 0) + 1;
-    const entered: UpdateRecord = { ...record, entries: { ...record.entries, [state]: entries }, updatedAt: this.now() };
+    let entered: UpdateRecord = { ...record, entries: { ...record.entries, [state]: entries }, updatedAt: this.now() };
     // Persisted before the effect runs: a kill during the effect is counted on the next start.
     await this.store.save(entered);
+    const remember: Remember = async (patch) => {
+      entered = { ...entered, ...patch, updatedAt: this.now() };
+      await this.store.save(entered);
+    };
     let result: EffectResult;
     if (entries > this.maxEntries) {
       result = { event: 'looping', error: `${state} was entered ${entries} times` };
     } else {
       try {
-        result = await this.effects[state](entered);
+        result = await this.effects[state](entered, remember);
       } catch (err) {
         if (err instanceof SlipwayError && err.retryable) {
           await this.options.backoff?.(entries);

@@ -156,6 +156,7 @@ export const ERROR_CODES = {
   SLW_DEPLOYMENT_WINDOW_CLOSED: code(409, true, 'Installing must wait for the maintenance window; downloading may go on.'),
   SLW_AGENT_BUSY: code(409, true, 'The agent is in the middle of an update; it must finish (or be resumed) first.'),
   SLW_AGENT_STATE_INVALID: code(500, false, "The agent's persisted update state is not a valid record (edited by hand?)."),
+  SLW_AGENT_REBOOT_PENDING: code(503, true, 'The agent asked for a reboot that has not happened yet; it asks again, then rolls back.'),
   SLW_DOWNLOAD_FAILED: code(503, true, 'A download broke off or stalled more often than the agent resumes it, or ran out of time.'),
   SLW_DOWNLOAD_CHANGED: code(409, false, 'The file behind a download link changed while it was being downloaded (no splicing).'),
   SLW_DOWNLOAD_ABORTED: code(409, false, 'The agent stopped the download (the deployment was aborted or the agent is stopping).'),
