@@ -3,6 +3,7 @@ export * from './bootloader/create-bootloader.js';
 export * from './bootloader/file.js';
 export * from './bootloader/grub.js';
 export * from './bootloader/uboot.js';
+export * from './hooks/hook-runner.js';
 export * from './installers/installer.js';
 export * from './installers/rootfs-installer.js';
 export * from './logs/deployment-log.js';
