@@ -1,2 +1,3 @@
 export * from './device-simulator.js';
 export * from './https-json.js';
+export * from './trust-fixtures.js';

@@ -50,10 +50,6 @@ export class ResumableDownload implements ChunkSource {
     this.deadline = options.totalTimeoutMs ? Date.now() + options.totalTimeoutMs : Number.POSITIVE_INFINITY;
   }
 
-  get bytesReceived(): number {
-    return this.received;
-  }
-
   async next(): Promise<Uint8Array | null> {
     for (;;) {
       this.checkAborted();

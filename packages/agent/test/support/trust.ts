@@ -1,16 +1,8 @@
-// Keys and signed roots for agent tests, made with the same core functions the CLI uses.
-import {
-  buildRoot,
-  fileKeySigner,
-  generateKeyPair,
-  PAYLOAD_TYPE_ROOT,
-  parsePrivateKey,
-  type Signer,
-  serializeEnvelope,
-  signPayload,
-} from '@slipway/core';
+// Keys and signed roots for agent tests: @slipway/testkit's, as bytes (what a device reads).
+import type { Signer } from '@slipway/core';
+import { newSigner, signedRoot as rootText } from '@slipway/testkit';
 
-export const signer = (): Signer => fileKeySigner(parsePrivateKey(generateKeyPair('ed25519').privatePem));
+export const signer = newSigner;
 
 /** root.json bytes of `version`, signed by `signers` (thresholds 1). */
 export async function signedRoot(
@@ -20,14 +12,5 @@ export async function signedRoot(
   signers: readonly Signer[],
   expires = new Date(Date.now() + 86_400_000),
 ): Promise<Buffer> {
-  const built = buildRoot({
-    version,
-    expires: expires.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    rootKeys: rootKeys.map((s) => s.publicKey),
-    releaseKeys: releaseKeys.map((s) => s.publicKey),
-    rootThreshold: 1,
-    releaseThreshold: 1,
-  });
-  const signatures = await Promise.all(signers.map((s) => signPayload(s, PAYLOAD_TYPE_ROOT, built.envelope.payload)));
-  return Buffer.from(serializeEnvelope({ ...built.envelope, signatures }));
+  return Buffer.from(await rootText({ version, rootKeys, releaseKeys, signers, expires }));
 }

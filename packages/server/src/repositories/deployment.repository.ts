@@ -82,19 +82,15 @@ export class DeploymentRepository {
   }
 
   /**
-   * The deployment, locked for the caller's transaction. On PostgreSQL a row another process holds
-   * is skipped (undefined), so two rollout engines never evaluate one deployment at once; SQLite
-   * has one writer at a time anyway.
+   * The deployment, locked until the caller's transaction ends (PostgreSQL; SQLite has one writer
+   * at a time anyway). `skipLocked`: a row another process holds is skipped (undefined), so two
+   * rollout engines never evaluate one deployment at once; without it an operator's change waits
+   * its turn.
    */
-  async lockForEvaluation(id: string): Promise<DeploymentRow | undefined> {
+  async lock(id: string, options: { skipLocked: boolean }): Promise<DeploymentRow | undefined> {
     const query = this.db.selectFrom('deployment').selectAll().where('id', '=', id);
-    return this.dialect === 'postgres' ? query.forUpdate().skipLocked().executeTakeFirst() : query.executeTakeFirst();
-  }
-
-  /** The deployment, locked until the caller's transaction ends (an operator's change waits its turn). */
-  async lockForChange(id: string): Promise<DeploymentRow | undefined> {
-    const query = this.db.selectFrom('deployment').selectAll().where('id', '=', id);
-    return this.dialect === 'postgres' ? query.forUpdate().executeTakeFirst() : query.executeTakeFirst();
+    if (this.dialect !== 'postgres') return query.executeTakeFirst();
+    return options.skipLocked ? query.forUpdate().skipLocked().executeTakeFirst() : query.forUpdate().executeTakeFirst();
   }
 
   async list(filter: { status?: DeploymentStatus }, offset: number, limit: number): Promise<DeploymentRow[]> {

@@ -269,7 +269,7 @@ export class DeploymentService {
   ): Promise<DeploymentView> {
     const { id } = await this.require(idOrPrefix);
     const event = await this.deployments.transaction(async (tx) => {
-      const row = await tx.lockForChange(id);
+      const row = await tx.lock(id, { skipLocked: false });
       if (!row) throw notFound(id);
       return change(tx, row, this.now().toISOString());
     });

@@ -76,7 +76,7 @@ export class RolloutEngine {
 
   private evaluate(id: string): Promise<Change | null> {
     return this.deployments.transaction(async (tx) => {
-      const d = await tx.lockForEvaluation(id);
+      const d = await tx.lock(id, { skipLocked: true });
       if (d?.status !== 'active') return null;
       const at = this.now().toISOString();
       const phases = await tx.phases(id);
