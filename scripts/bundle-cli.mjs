@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI into one file, packages/cli/dist/slipway.mjs. One file starts about
+// Bundles the compiled CLI into one file, packages/cli/dist/slipway.mjs, and the agent into
+// packages/agent/dist/slipway-agent.mjs. One file starts about
 // three times faster than resolving a few hundred ES modules (it matters for `artifact verify`,
 // measured against `openssl dgst`), and it is what a user copies to an air-gapped signing machine.
 // zstd-napi and @slipway/libdeflate stay external: native addons, loaded only when a payload needs them.
@@ -22,3 +23,19 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+
+// The agent: one file a device image ships next to node, with the same native addons left out.
+const agentOutfile = 'packages/agent/dist/slipway-agent.mjs';
+await build({
+  entryPoints: ['packages/agent/dist/src/cli.js'],
+  outfile: agentOutfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['zstd-napi', '@slipway/libdeflate'],
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+chmodSync(agentOutfile, 0o755);

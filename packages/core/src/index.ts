@@ -18,6 +18,7 @@ export * from './io/atomic-file.js';
 export * from './io/byte-reader.js';
 export * from './io/chunk-source.js';
 export * from './schema/formats.js';
+export * from './schema/validate.js';
 export * from './trust/envelope.js';
 export * from './trust/install-policy.js';
 export * from './trust/root.js';

@@ -1,3 +1,4 @@
+export * from './boot-simulator.js';
 export * from './device-simulator.js';
 export * from './https-json.js';
 export * from './trust-fixtures.js';

@@ -2,6 +2,9 @@ import { SlipwayError } from '@slipway/core';
 import { IDLE, type StateStore, type UpdateJob, type UpdateRecord } from './state-store.js';
 import { transition, type UpdateEvent, type UpdateStateName } from './transitions.js';
 
+/** Before the commit: later, undoing would fight a finished update (the report is all that is left). */
+const CANCELLABLE: readonly UpdateStateName[] = ['downloading', 'installing', 'rebooting', 'verifying'];
+
 export type WorkingState = Exclude<UpdateStateName, 'idle'>;
 
 /** What an effect ends with: the event, and what it wants remembered for later states. */
@@ -59,6 +62,21 @@ export class UpdateMachine {
     await this.store.save({ ...IDLE, state: next.to, job, updatedAt: this.now() });
   }
 
+  /**
+   * Stops the update under way as if its current state had failed (`slipway-agent rollback`): the
+   * table decides what follows (before the switch, a failure report; after it, a rollback).
+   */
+  async cancel(reason: string): Promise<UpdateStateName> {
+    const record = await this.store.load();
+    if (record.state === 'idle') throw new SlipwayError('SLW_AGENT_NO_UPDATE', 'no update is under way');
+    const next = CANCELLABLE.includes(record.state) ? transition(record.state, 'failed') : undefined;
+    if (!next)
+      throw new SlipwayError('SLW_AGENT_BUSY', `the update is ${record.state}: too far along to be stopped; it finishes by itself`);
+    await this.save(record, next.to, { event: 'failed', error: reason });
+    this.options.onTransition?.(record.state, 'failed', next.to, reason);
+    return next.to;
+  }
+
   /** Runs (or resumes) the update until it is idle again; returns the last record before idle. */
   async run(): Promise<UpdateRecord> {
     let last = await this.store.load();
@@ -94,7 +112,9 @@ export class UpdateMachine {
           await this.options.backoff?.(entries);
           return state;
         }
-        result = { event: 'failed', error: err instanceof Error ? err.message.slice(0, 500) : String(err) };
+        // The code goes with the message: the report and `slipway-agent` print it as one line.
+        const why = err instanceof SlipwayError ? err.toLine() : err instanceof Error ? err.message : String(err);
+        result = { event: 'failed', error: why.slice(0, 500) };
       }
     }
     const next = transition(state, result.event);

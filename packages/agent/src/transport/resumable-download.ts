@@ -10,8 +10,11 @@ export interface DownloadOptions {
   readonly clientCertificate?: { readonly cert: string; readonly key: string };
   /** Headers for every request (the device token), asked for again on each resume. */
   readonly headers: () => Promise<Record<string, string>> | Record<string, string>;
-  /** The size the offer announced: more bytes than this are never read. */
-  readonly expectedSize: number;
+  /**
+   * The size the offer announced: more bytes than this are never read. Absent (a plain URL given
+   * to a standalone install): the first answer's Content-Length, which must be there.
+   */
+  readonly expectedSize?: number;
   /** Resumes allowed after dropped or stalled connections (default 10). */
   readonly maxResumes?: number;
   /** A connection slower than this over `stallWindowMs` counts as stalled (default 1 KiB/s over 30 s). */
@@ -46,14 +49,17 @@ export class ResumableDownload implements ChunkSource {
   private windowStart = Date.now();
   private windowBytes = 0;
 
+  private expectedSize: number;
+
   constructor(private readonly options: DownloadOptions) {
+    this.expectedSize = options.expectedSize ?? Number.POSITIVE_INFINITY;
     this.deadline = options.totalTimeoutMs ? Date.now() + options.totalTimeoutMs : Number.POSITIVE_INFINITY;
   }
 
   async next(): Promise<Uint8Array | null> {
     for (;;) {
       this.checkAborted();
-      if (this.received >= this.options.expectedSize) {
+      if (this.received >= this.expectedSize) {
         await this.close();
         return null;
       }
@@ -61,12 +67,12 @@ export class ResumableDownload implements ChunkSource {
         if (!this.iterator) await this.connect();
         const chunk = await this.readChunk();
         if (chunk === null) throw new Error('the connection ended early');
-        const room = this.options.expectedSize - this.received;
+        const room = this.expectedSize - this.received;
         // Never past the announced size: the rest of an over-long answer is not read.
         const bytes = chunk.length > room ? chunk.subarray(0, room) : chunk;
         this.received += bytes.length;
         this.windowBytes += bytes.length;
-        this.options.onProgress?.(this.received, this.options.expectedSize);
+        this.options.onProgress?.(this.received, this.expectedSize);
         if (chunk.length > room) await this.close();
         return bytes;
       } catch (err) {
@@ -76,7 +82,7 @@ export class ResumableDownload implements ChunkSource {
         if (++this.resumes > (this.options.maxResumes ?? 10) || Date.now() > this.deadline)
           throw new SlipwayError(
             'SLW_DOWNLOAD_FAILED',
-            `the download stopped at ${this.received} of ${this.options.expectedSize} bytes after ${this.resumes - 1} resumes: ${(err as Error).message}`,
+            `the download stopped at ${this.received} of ${this.expectedSize} bytes after ${this.resumes - 1} resumes: ${(err as Error).message}`,
             { cause: err },
           );
         await (this.options.backoff ?? defaultBackoff)(this.resumes);
@@ -128,6 +134,13 @@ export class ResumableDownload implements ChunkSource {
     } else if (status !== 200) {
       response.destroy();
       throw new SlipwayError('SLW_DOWNLOAD_FAILED', `the server answered HTTP ${status} to a download`);
+    } else if (this.options.expectedSize === undefined && this.expectedSize === Number.POSITIVE_INFINITY) {
+      const length = Number(response.headers['content-length']);
+      if (!Number.isSafeInteger(length) || length < 0) {
+        response.destroy();
+        throw new SlipwayError('SLW_DOWNLOAD_FAILED', 'the server did not say how long the file is (no Content-Length)');
+      }
+      this.expectedSize = length;
     }
     this.etag ??= typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
     this.response = response;

@@ -1,4 +1,4 @@
-import { type ChunkSource, SlipwayError } from '@slipway/core';
+import { type ArtifactReader, type ChunkSource, SlipwayError } from '@slipway/core';
 import type { Installer, InstallerMemory } from '../installers/installer.js';
 import type { UpdateRecord } from '../state/state-store.js';
 import type { Effect, EffectResult, WorkingState } from '../state/update-machine.js';
@@ -22,6 +22,12 @@ export interface UpdateContext {
   reboot(): Promise<void>;
   /** After a trial boot: reach the server again and run the integrator's sanity hooks. */
   healthCheck(): Promise<{ readonly healthy: boolean; readonly why?: string }>;
+  /**
+   * Tells the server a step is starting (best effort; nothing in standalone mode). It throws
+   * SLW_DEPLOYMENT_ABORTED when the server aborted the deployment, and waits while the install
+   * window is closed.
+   */
+  progress?(record: UpdateRecord, status: 'downloading' | 'installing' | 'rebooting' | 'committing'): Promise<void>;
   /** Tells the server the outcome (and uploads the log); nothing in standalone mode. */
   report(record: UpdateRecord, outcome: UpdateOutcome): Promise<void>;
   readonly log?: (line: string) => void;
@@ -44,6 +50,7 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
       if (record.rebootRequestedIn !== null && record.rebootRequestedIn !== id) {
         return { event: 'booted', rebootRequestedIn: null, installer: memo(record, { newIsRunning: towardsNew }) };
       }
+      if (towardsNew) await ctx.progress?.(record, 'rebooting');
       // Recorded before the reboot is asked for: after it, a different boot id proves it happened.
       await remember({ rebootRequestedIn: id });
       ctx.log?.(`rebooting ${towardsNew ? 'into the new software' : 'back into the previous software'}`);
@@ -67,13 +74,30 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
       if (installed && installed.name === job.artifact.name && installed.version === job.artifact.version) {
         return { event: 'alreadyInstalled', installer: memo(record, { outcome: 'already-installed' }) };
       }
-      const reader = await ctx.trust.openVerified(
-        await ctx.openSource(record),
-        { deviceType: ctx.deviceType, now: ctx.now() },
-        job.deploymentId !== null ? job.artifact : undefined,
-      );
+      let reader: ArtifactReader;
+      let stored: InstallerMemory;
+      try {
+        await ctx.progress?.(record, 'downloading');
+        reader = await ctx.trust.openVerified(
+          await ctx.openSource(record),
+          { deviceType: ctx.deviceType, now: ctx.now() },
+          job.deploymentId !== null ? job.artifact : undefined,
+        );
+        // A local file or URL names its release only inside: the same check, once the manifest is verified.
+        if (installed && installed.name === reader.manifest.name && installed.version === reader.manifest.version) {
+          await reader.close();
+          return { event: 'alreadyInstalled', installer: memo(record, { outcome: 'already-installed' }) };
+        }
+        stored = await ctx.installerFor(reader.manifest.payloadType).store(reader);
+      } catch (err) {
+        // Nothing was switched yet: an aborted deployment is simply dropped, without a report.
+        if (err instanceof SlipwayError && (err.code === 'SLW_DEPLOYMENT_ABORTED' || err.code === 'SLW_DOWNLOAD_ABORTED')) {
+          ctx.log?.(`the deployment was aborted: ${err.message}`);
+          return { event: 'aborted', error: err.toLine() };
+        }
+        throw err;
+      }
       const payloadType = reader.manifest.payloadType;
-      const stored = await ctx.installerFor(payloadType).store(reader);
       ctx.log?.(`${reader.manifest.name} ${reader.manifest.version} verified and stored`);
       return {
         event: 'downloaded',
@@ -87,6 +111,7 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
       };
     },
     async installing(record) {
+      await ctx.progress?.(record, 'installing');
       const next = await ctx.installerFor(payloadTypeOf(record)).install(record.installer);
       return { event: next, installer: memo(record, { switched: true, newIsRunning: next === 'installed' }) };
     },
@@ -102,6 +127,7 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
       return { event: 'healthy' };
     },
     async committing(record) {
+      await ctx.progress?.(record, 'committing');
       await ctx.installerFor(payloadTypeOf(record)).commit(record.installer);
       await ctx.trust.recordInstalled({
         name: String(record.installer.name),
@@ -112,8 +138,12 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
       return { event: 'committed', installer: memo(record, { outcome: 'success' }) };
     },
     async rollingBack(record) {
-      const next = await ctx.installerFor(payloadTypeOf(record)).rollback(record.installer, record.installer.newIsRunning === true);
-      return { event: next, installer: memo(record, { outcome: 'rolled-back' }) };
+      // Stopped by hand after a reboot the state never saw (`slipway-agent rollback`): the boot id tells.
+      const rebootedSince = record.rebootRequestedIn !== null && record.rebootRequestedIn !== (await ctx.bootId());
+      const newIsRunning = record.installer.newIsRunning === true || (record.installer.switched === true && rebootedSince);
+      const next = await ctx.installerFor(payloadTypeOf(record)).rollback(record.installer, newIsRunning);
+      // Cleared: the reboot back must be recognised by a boot id recorded from now on, not the old one.
+      return { event: next, rebootRequestedIn: null, installer: memo(record, { outcome: 'rolled-back' }) };
     },
     rollbackRebooting: rebooting(false),
     reportingSuccess: report('success'),

@@ -156,7 +156,23 @@ export const ERROR_CODES = {
   SLW_DEPLOYMENT_WINDOW_CLOSED: code(409, true, 'Installing must wait for the maintenance window; downloading may go on.'),
   SLW_AGENT_BUSY: code(409, true, 'The agent is in the middle of an update; it must finish (or be resumed) first.'),
   SLW_AGENT_STATE_INVALID: code(500, false, "The agent's persisted update state is not a valid record (edited by hand?)."),
+  SLW_AGENT_NO_UPDATE: code(409, false, 'No update is under way for this command to finish or undo.'),
   SLW_AGENT_REBOOT_PENDING: code(503, true, 'The agent asked for a reboot that has not happened yet; it asks again, then rolls back.'),
+  SLW_INSTALLER_UNSUPPORTED: code(
+    422,
+    false,
+    'The device has no installer for this payload type (rootfs, directory or an update module it lacks).',
+  ),
+  SLW_INSTALLER_UNSAFE_ENTRY: code(
+    422,
+    false,
+    'A directory payload holds an entry that could escape its release directory or is not a plain file, directory or link.',
+  ),
+  SLW_INSTALLER_FAILED: code(
+    500,
+    false,
+    'The installer could not store, switch, commit or undo the update (an update module or file error).',
+  ),
   SLW_DOWNLOAD_FAILED: code(503, true, 'A download broke off or stalled more often than the agent resumes it, or ran out of time.'),
   SLW_DOWNLOAD_CHANGED: code(409, false, 'The file behind a download link changed while it was being downloaded (no splicing).'),
   SLW_DOWNLOAD_ABORTED: code(409, false, 'The agent stopped the download (the deployment was aborted or the agent is stopping).'),
