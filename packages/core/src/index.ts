@@ -11,6 +11,7 @@ export * from './crypto/keys.js';
 export * from './crypto/pae.js';
 export * from './crypto/signature.js';
 export * from './device/auth-request.js';
+export * from './device/deployment-offer.js';
 export * from './device/identity.js';
 export * from './errors/error-codes.js';
 export * from './errors/slipway-error.js';

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:https';
 import {
   DEVICE_SIGNATURE_HEADER,
+  type DeploymentOffer,
   type DeviceIdentity,
   ERROR_CODES,
   type ErrorCode,
@@ -10,6 +11,8 @@ import {
   SlipwayError,
   signDeviceRequest,
 } from '@slipway/core';
+
+export type { DeploymentOffer } from '@slipway/core';
 
 export const DEVICE_API = '/api/devices/v1';
 
@@ -27,25 +30,6 @@ export interface DeviceClientOptions {
   readonly clientCertificate?: { readonly cert: string; readonly key: string };
   /** Per request (default 30 s): a server that stops answering is unreachable, not a hang. */
   readonly timeoutMs?: number;
-}
-
-/** What the server offers in `GET deployments/next`. */
-export interface DeploymentOffer {
-  readonly id: string;
-  readonly attempt: number;
-  readonly status: string;
-  readonly artifact: {
-    readonly id: string;
-    readonly name: string;
-    readonly version: string;
-    readonly securityVersion: number;
-    readonly payloadType: string;
-    readonly deviceTypes: readonly string[];
-    readonly size: number;
-    readonly sha256: string;
-  };
-  readonly download: { readonly url: string; readonly expiresAt: string };
-  readonly install: { readonly allowed: boolean; readonly windowOpensAt: string | null; readonly windowClosesAt: string | null };
 }
 
 interface Reply {

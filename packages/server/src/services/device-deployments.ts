@@ -1,4 +1,4 @@
-import { SlipwayError } from '@slipway/core';
+import { SlipwayError, type DeploymentOffer as WireDeploymentOffer } from '@slipway/core';
 import type { DeploymentStatus, DeviceDeploymentStatus } from '../db/schema.js';
 import { type DeploymentDeviceRow, type DeploymentRepository, LIVE } from '../repositories/deployment.repository.js';
 import type { DeploymentEvents } from './deployment-events.js';
@@ -7,24 +7,8 @@ import { type MaintenanceWindow, windowState } from './maintenance-window.js';
 import type { RolloutEngine } from './rollout-engine.js';
 
 /** What a device is told when it asks for work. */
-export interface DeploymentOffer {
-  readonly id: string;
-  readonly attempt: number;
-  /** Where this device stands in the deployment (pending until it reports). */
+export interface DeploymentOffer extends WireDeploymentOffer {
   readonly status: DeviceDeploymentStatus;
-  readonly artifact: {
-    readonly id: string;
-    readonly name: string;
-    readonly version: string;
-    readonly securityVersion: number;
-    readonly payloadType: string;
-    readonly deviceTypes: readonly string[];
-    readonly size: number;
-    readonly sha256: string;
-  };
-  readonly download: { readonly url: string; readonly expiresAt: string };
-  /** Outside a maintenance window a device may download but must not install. */
-  readonly install: { readonly allowed: boolean; readonly windowOpensAt: string | null; readonly windowClosesAt: string | null };
 }
 
 export interface StatusReport {
