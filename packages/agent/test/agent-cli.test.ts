@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateKeyPair } from '@slipway/core';
 import { AGENT_BUNDLE } from './support/agent-device.js';
 
 const agent = (args: string[]) => {
@@ -50,6 +51,25 @@ describe('the slipway-agent command line', () => {
     const result = agent(['status', '--config', broken]);
     assert.equal(result.code, 1);
     oneCodedLine(result.stderr, 'SLW_CONFIG_INVALID');
+  });
+
+  test('a device key readable by others is refused before it is used', async () => {
+    const key = join(dir, 'device.key');
+    await writeFile(key, generateKeyPair('ed25519').privatePem, { mode: 0o644 });
+    await chmod(key, 0o644);
+    const config = join(dir, 'leaky.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        server: { url: 'https://127.0.0.1:1', caFile: 'ca.pem' },
+        device: { deviceType: 'gw', identity: { serial: 'GW-1' }, keyFile: key },
+        trustRootFile: 'root.json',
+        stateDir: join(dir, 'state-leaky'),
+      }),
+    );
+    const result = agent(['status', '--config', config]);
+    assert.equal(result.code, 1);
+    oneCodedLine(result.stderr, 'SLW_KEY_PERMISSIONS');
   });
 
   test('the daemon refuses a config without a server; install refuses a source it cannot read', async () => {

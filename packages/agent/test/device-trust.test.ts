@@ -134,6 +134,15 @@ describe('the device trust: root rotations and the install gate', () => {
     assert.equal(await code(reader.verifyPayloads()), 'SLW_ARTIFACT_HASH_MISMATCH');
   });
 
+  test('a trusted root that has expired refuses every artifact until a newer root is followed (freeze attack)', async () => {
+    const state = join(dir, `state-${++n}`);
+    await mkdir(state);
+    const stale = join(dir, `stale-root-${n}.json`);
+    await writeFile(stale, await root(1, [root1], [release], [root1], new Date(Date.now() - 1000)));
+    const trust = new DeviceTrust(state, stale);
+    assert.equal(await code(trust.openVerified(bufferSource(await artifact({ securityVersion: 3 })), device)), 'SLW_TRUST_ROOT_EXPIRED');
+  });
+
   test('the installed security version never goes down', async () => {
     const { trust } = await fresh();
     await trust.recordInstalled({ name: 'gateway-os', version: '3.0', securityVersion: 5, installedAt: new Date().toISOString() });
