@@ -52,7 +52,7 @@ describe('the agent config', () => {
       }),
     );
     const config = await loadAgentConfig(await write({ deviceFile: 'data/agent.json', trustRootFile: '/etc/slipway/root.json' }));
-    assert.deepEqual(config.server, { url: 'https://updates.example.com:8443', caFile: join(dir, 'data', 'server-ca.pem'), mtls: false });
+    assert.deepEqual(config.server, { url: 'https://updates.example.com:8443', caFile: join(dir, 'data', 'server-ca.pem'), mtls: true });
     assert.equal(config.device.deviceType, 'gw-a');
     assert.equal(config.device.identityFile, join(dir, 'data', 'identity.json'));
     assert.equal(config.device.keyFile, join(dir, 'data', 'device.key'));

@@ -31,7 +31,7 @@ export const AgentConfigSchema = Type.Object(
           url: Type.String({ pattern: '^https://' }),
           /** The CA the server's certificate must chain to: pinned, the system store is not used. */
           caFile: Path,
-          /** Present the device certificate as a TLS client certificate. */
+          /** Present the device certificate as a TLS client certificate (default: when there is one). */
           mtls: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
@@ -263,7 +263,10 @@ export function resolveConfig(raw: RawConfig, file: string): AgentConfig {
   const bootloader = raw.rootfs?.bootloader;
   return {
     file: resolve(file),
-    server: raw.server ? { url: raw.server.url, caFile: path(raw.server.caFile), mtls: raw.server.mtls ?? false } : null,
+    // A certificate is presented whenever the server asks for one (TLS sends none unasked): on by default.
+    server: raw.server
+      ? { url: raw.server.url, caFile: path(raw.server.caFile), mtls: raw.server.mtls ?? device.certificateFile !== undefined }
+      : null,
     device: {
       deviceType: device.deviceType,
       identity: device.identity ?? null,
