@@ -121,6 +121,14 @@ describe('resumable downloads', () => {
     );
   });
 
+  test('a plain URL with no announced size takes it from the first answer and still resumes', async () => {
+    plan = [{ cutAfter: 800_000 }];
+    const source = new ResumableDownload({ url, ca, headers: () => ({}), backoff: async () => {} });
+    const chunks: Buffer[] = [];
+    for (let chunk = await source.next(); chunk !== null; chunk = await source.next()) chunks.push(Buffer.from(chunk));
+    assert.equal(sha(Buffer.concat(chunks)), sha(FILE));
+  });
+
   test('a stalled connection is dropped and resumed', async () => {
     plan = [{ stallAfter: 100_000 }];
     const bytes = await download({ stallWindowMs: 300, minBytesPerSecond: 100_000 });
