@@ -65,7 +65,7 @@ describe('the rootfs A/B installer', () => {
     assert.equal(await installer.install(memory), 'needsReboot');
     assert.deepEqual(await bootloader.read(), { active: 'b', upgradeAvailable: true, bootcount: 0, bootlimit: 3 });
     assert.equal(await installer.runsNew(memory), true);
-    await installer.commit();
+    await installer.commit(memory);
     assert.equal((await bootloader.read()).upgradeAvailable, false);
     assert.equal((await bootloader.read()).active, 'b');
   });
@@ -92,5 +92,15 @@ describe('the rootfs A/B installer', () => {
     assert.equal(await installer.rollback(memory, true), 'needsReboot');
     assert.deepEqual(await bootloader.read(), { active: 'a', upgradeAvailable: false, bootcount: 0, bootlimit: 3 });
     assert.equal(await installer.rollback(memory, false), 'rolledBack');
+  });
+
+  test('a commit after the bootloader fell back is refused, so the old slot is never recorded as the new release', async () => {
+    const { bootloader, installer } = await device();
+    const memory = await installer.store(await reader(artifact));
+    await installer.install(memory);
+    // Power cuts after the health gate used up the trial boots: U-Boot went back to slot a.
+    await bootloader.revert('a');
+    await assert.rejects(installer.commit(memory), (err: SlipwayError) => err.code === 'SLW_INSTALLER_FAILED');
+    assert.deepEqual(await bootloader.read(), { active: 'a', upgradeAvailable: false, bootcount: 0, bootlimit: 3 });
   });
 });

@@ -67,6 +67,11 @@ export class BootSimulator {
     return this.child !== null;
   }
 
+  /** The agent's pid while it runs (a fault injector looks at what it is doing). */
+  get agentPid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Power on: boot a slot and start the agent; the agent's reboot requests are followed until stop(). */
   powerOn(): Promise<BootRecord | null> {
     this.stopped = false;
@@ -74,13 +79,20 @@ export class BootSimulator {
   }
 
   /**
-   * Pulls the plug (SIGKILL, no warning) and powers on again. `whileOff` runs with the power off,
-   * e.g. to read what the agent had persisted at the instant it died.
+   * Pulls the plug (SIGKILL, no warning) and powers on again. A fault injector can look at the
+   * device at the cut: `frozen` runs with the agent (and, with killProcessGroup, what it started)
+   * stopped by SIGSTOP at that instant, e.g. to see what it was running and had persisted; `off`
+   * runs once it is dead, before the boot (a frozen fw_setenv holds libubootenv's lock, so the
+   * environment can only be read then).
    */
-  powerCut(whileOff?: () => Promise<void>): Promise<BootRecord | null> {
+  powerCut(inspect: { frozen?: () => Promise<void>; off?: () => Promise<void> } = {}): Promise<BootRecord | null> {
     return this.serially(async () => {
+      if (inspect.frozen) {
+        if (this.child) this.signal(this.child, 'SIGSTOP');
+        await inspect.frozen();
+      }
       await this.kill('SIGKILL');
-      await whileOff?.();
+      await inspect.off?.();
       this.stopped = false;
       return this.start();
     });
@@ -230,20 +242,21 @@ export class BootSimulator {
     return result;
   }
 
+  private signal(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (this.options.killProcessGroup && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // The group is gone already.
+      }
+    } else child.kill(signal);
+  }
+
   private async kill(signal: NodeJS.Signals): Promise<void> {
     const child = this.child;
     if (!child) return;
-    const send = (how: NodeJS.Signals) => {
-      if (this.options.killProcessGroup && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, how);
-        } catch {
-          // The group is gone already.
-        }
-      } else child.kill(how);
-    };
-    const timer = setTimeout(() => send('SIGKILL'), 5000);
-    send(signal);
+    const timer = setTimeout(() => this.signal(child, 'SIGKILL'), 5000);
+    this.signal(child, signal);
     await this.exited;
     clearTimeout(timer);
   }

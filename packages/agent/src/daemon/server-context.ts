@@ -111,7 +111,7 @@ export function updateContext(runtime: AgentRuntime, jobLog: JobLog, options: Co
     return { healthy: true };
   };
 
-  const report = async (record: UpdateRecord, outcome: UpdateOutcome): Promise<void> => {
+  const report = async (record: UpdateRecord, outcome: UpdateOutcome, acknowledged?: () => Promise<void>): Promise<void> => {
     log(`outcome: ${outcome}${record.error ? ` (${record.error})` : ''}`);
     const job = record.job;
     if (!job?.deploymentId || !client) return;
@@ -124,7 +124,17 @@ export function updateContext(runtime: AgentRuntime, jobLog: JobLog, options: Co
     await persist(`reporting ${outcome}`, () =>
       client.reportStatus(job.deploymentId as string, job.attempt, outcome, record.error ? { message: record.error.slice(0, 1024) } : {}),
     );
+    // Persisted before the log goes, so a restart from here on does not upload what would be left of it.
+    await acknowledged?.();
     // The server has it: the device keeps no copy of what it no longer needs.
+    await jobLog.flushed();
+    await deploymentLog?.delete();
+    jobLog.follow(null);
+  };
+
+  const forget = async (record: UpdateRecord): Promise<void> => {
+    // Lines written since the restart would otherwise go up as the attempt's log with the waiting logs.
+    const deploymentLog = jobLog.follow(record.job);
     await jobLog.flushed();
     await deploymentLog?.delete();
     jobLog.follow(null);
@@ -165,6 +175,7 @@ export function updateContext(runtime: AgentRuntime, jobLog: JobLog, options: Co
     healthCheck,
     progress,
     report,
+    forget,
     log,
   };
 }

@@ -69,7 +69,17 @@ export class RootfsInstaller implements Installer {
     return boot.active === slot(memory.targetSlot) && boot.upgradeAvailable;
   }
 
-  async commit(): Promise<void> {
+  async commit(memory: InstallerMemory): Promise<void> {
+    // A power cut after the health gate is one more trial boot, and past bootlimit the bootloader
+    // has gone back to the previous slot: committing now would make the old slot permanent while
+    // recording (and reporting) the new release. Fail instead; the rollback reports rolled-back.
+    // Active and no longer on trial is a commit already written before a kill: write it again.
+    const boot = await this.bootloader.read();
+    if (boot.active !== slot(memory.targetSlot))
+      throw new SlipwayError(
+        'SLW_INSTALLER_FAILED',
+        `the bootloader fell back to slot ${boot.active} before slot ${String(memory.targetSlot)} was committed`,
+      );
     await this.bootloader.commit();
   }
 

@@ -28,8 +28,13 @@ export interface UpdateContext {
    * window is closed.
    */
   progress?(record: UpdateRecord, status: 'downloading' | 'installing' | 'rebooting' | 'committing'): Promise<void>;
-  /** Tells the server the outcome (and uploads the log); nothing in standalone mode. */
-  report(record: UpdateRecord, outcome: UpdateOutcome): Promise<void>;
+  /**
+   * Tells the server the outcome (and uploads the log); nothing in standalone mode. `acknowledged`
+   * is awaited once the server has both, before the device deletes its copy of the log.
+   */
+  report(record: UpdateRecord, outcome: UpdateOutcome, acknowledged?: () => Promise<void>): Promise<void>;
+  /** After a restart past an acknowledged report: drops what the device wrote for the report since (its log lines). */
+  forget?(record: UpdateRecord): Promise<void>;
   readonly log?: (line: string) => void;
 }
 
@@ -60,9 +65,15 @@ export function updateEffects(ctx: UpdateContext): Record<WorkingState, Effect> 
 
   const report =
     (fallback: UpdateOutcome): Effect =>
-    async (record) => {
+    async (record, remember) => {
+      // Killed after the server acknowledged (and the log was deleted): reporting again would replace
+      // the server's whole log of the attempt with the few lines written since the restart.
+      if (record.installer.reported === true) {
+        await ctx.forget?.(record);
+        return { event: 'reported' };
+      }
       const outcome = (record.installer.outcome as UpdateOutcome | undefined) ?? fallback;
-      await ctx.report(record, outcome);
+      await ctx.report(record, outcome, () => remember({ installer: memo(record, { reported: true }) }));
       return { event: 'reported' };
     };
 
