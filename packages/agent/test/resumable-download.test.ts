@@ -15,7 +15,16 @@ const ETAG = `"${createHash('sha256').update(FILE).digest('hex')}"`;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** How the test server misbehaves on each request, in order. */
-type Behaviour = { cutAfter?: number; stallAfter?: number; status?: number; body?: string; etag?: string; extra?: number };
+type Behaviour = {
+  cutAfter?: number;
+  stallAfter?: number;
+  status?: number;
+  body?: string;
+  etag?: string;
+  extra?: number;
+  /** Send without Content-Length, in pieces: HTTP/1.1 chunked encoding, as node's server does for streamed answers. */
+  chunked?: boolean;
+};
 
 describe('resumable downloads', () => {
   let dir: string;
@@ -55,7 +64,10 @@ describe('resumable downloads', () => {
       ranges.push(req.headers.range);
       const behaviour = plan.shift() ?? {};
       if (behaviour.status) {
-        res.writeHead(behaviour.status, { 'content-type': 'application/json' }).end(behaviour.body ?? '');
+        res.writeHead(behaviour.status, { 'content-type': 'application/json' });
+        const text = behaviour.body ?? '';
+        if (behaviour.chunked) res.write(text.slice(0, 5));
+        res.end(behaviour.chunked ? text.slice(5) : text);
         return;
       }
       const etag = behaviour.etag ?? ETAG;
@@ -63,6 +75,12 @@ describe('resumable downloads', () => {
       const honourRange = match && (req.headers['if-range'] === undefined || req.headers['if-range'] === etag);
       const start = honourRange ? Number(match[1]) : 0;
       const body = Buffer.concat([FILE.subarray(start), Buffer.alloc(behaviour.extra ?? 0, 1)]);
+      if (behaviour.chunked) {
+        res.writeHead(honourRange ? 206 : 200, { etag });
+        for (let at = 0; at < body.length; at += 700_001) res.write(body.subarray(at, at + 700_001));
+        res.end();
+        return;
+      }
       res.writeHead(honourRange ? 206 : 200, {
         etag,
         'content-length': body.length,
@@ -143,6 +161,31 @@ describe('resumable downloads', () => {
   test('the server aborting the deployment reaches the agent as its coded error', async () => {
     plan = [{ cutAfter: 100_000 }, { status: 409, body: JSON.stringify({ error: { code: 'SLW_DEPLOYMENT_ABORTED', message: 'stop' } }) }];
     assert.equal(await code(download()), 'SLW_DEPLOYMENT_ABORTED');
+  });
+
+  test('an answer in chunked encoding gives the same bytes, and a coded error sent chunked still reaches the agent', async () => {
+    plan = [{ chunked: true }];
+    assert.equal(sha(await download()), sha(FILE));
+    plan = [{ status: 409, chunked: true, body: JSON.stringify({ error: { code: 'SLW_DEPLOYMENT_ABORTED', message: 'stop' } }) }];
+    assert.equal(await code(download()), 'SLW_DEPLOYMENT_ABORTED');
+  });
+
+  test('a server the pinned CA did not vouch for gets no request and gives no byte', async () => {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-keyout',
+        join(dir, 'other.key'),
+        '-out',
+        join(dir, 'other.pem'),
+      ]),
+      { stdio: 'ignore' },
+    );
+    const requests = ranges.length;
+    assert.equal(await code(download({ ca: await readFile(join(dir, 'other.pem'), 'utf8'), maxResumes: 1 })), 'SLW_DOWNLOAD_FAILED');
+    assert.equal(ranges.length, requests, 'the TLS handshake failed before any request reached the server');
   });
 
   test('too many broken connections end with a retryable SLW_DOWNLOAD_FAILED', async () => {

@@ -1,6 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import { request } from 'node:https';
 import { type ChunkSource, ERROR_CODES, type ErrorCode, SlipwayError } from '@slipway/core';
+import { BodyConnection } from './body-connection.js';
 
 export interface DownloadOptions {
   readonly url: string;
@@ -33,18 +32,20 @@ const defaultBackoff = (n: number) => new Promise<void>((resolve) => setTimeout(
 
 /**
  * An HTTPS download as a ChunkSource for the artifact reader: bytes flow straight from the socket
- * into verification, never buffered whole. A dropped or stalled connection is resumed where it
- * stopped with `Range` and `If-Range` (the first answer's ETag), so the reader, which hashes as
- * bytes flow, sees one unbroken stream; a server whose file changed in between (200 instead of
- * 206) fails the download rather than splicing two files.
+ * into verification, never buffered whole, through a fixed ring of buffers (see BodyConnection),
+ * so a returned chunk is borrowed until the next call to `next()`, as the interface says. A
+ * dropped or stalled connection is resumed where it stopped with `Range` and `If-Range` (the first
+ * answer's ETag), so the reader, which hashes as bytes flow, sees one unbroken stream; a server
+ * whose file changed in between (200 instead of 206) fails the download rather than splicing two
+ * files.
  */
 export class ResumableDownload implements ChunkSource {
   private received = 0;
   private resumes = 0;
   private etag: string | undefined;
-  private response: IncomingMessage | undefined;
-  private iterator: AsyncIterator<Buffer> | undefined;
-  private pending: Promise<IteratorResult<Buffer>> | undefined;
+  private connection: BodyConnection | undefined;
+  /** The wait for the socket's next event, kept across stall windows so it is never issued twice. */
+  private pending: Promise<void> | undefined;
   private readonly deadline: number;
   private windowStart = Date.now();
   private windowBytes = 0;
@@ -64,7 +65,7 @@ export class ResumableDownload implements ChunkSource {
         return null;
       }
       try {
-        if (!this.iterator) await this.connect();
+        if (!this.connection) await this.connect();
         const chunk = await this.readChunk();
         if (chunk === null) throw new Error('the connection ended early');
         const room = this.expectedSize - this.received;
@@ -100,24 +101,15 @@ export class ResumableDownload implements ChunkSource {
       headers.range = `bytes=${this.received}-`;
       if (this.etag) headers['if-range'] = this.etag;
     }
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(
-        this.options.url,
-        {
-          method: 'GET',
-          ca: this.options.ca,
-          headers,
-          ...(this.options.clientCertificate ?? {}),
-          ...(this.options.signal ? { signal: this.options.signal } : {}),
-        },
-        resolve,
-      );
-      req.setTimeout(this.options.stallWindowMs ?? 30_000, () => req.destroy(new Error('no answer')));
-      req.on('error', reject);
-      req.end();
+    const response = await BodyConnection.open(new URL(this.options.url), {
+      ca: this.options.ca,
+      headers,
+      ...(this.options.clientCertificate ?? {}),
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+      headTimeoutMs: this.options.stallWindowMs ?? 30_000,
     });
-    const status = response.statusCode ?? 0;
-    if (status >= 400) throw await serverError(response);
+    const status = response.status;
+    if (status >= 400) throw await serverError(response, this.options.stallWindowMs ?? 30_000);
     if (this.received > 0 && status !== 206) {
       response.destroy();
       throw new SlipwayError('SLW_DOWNLOAD_CHANGED', 'the file behind the link changed while it was being downloaded; start again');
@@ -143,20 +135,20 @@ export class ResumableDownload implements ChunkSource {
       this.expectedSize = length;
     }
     this.etag ??= typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
-    this.response = response;
-    this.iterator = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    this.connection = response;
     this.windowStart = Date.now();
     this.windowBytes = 0;
   }
 
   /**
    * The next chunk, or an error when the connection stalls: fewer than the minimum bytes over a
-   * window of `stallWindowMs`, or the total deadline passed. A read still pending when a window
-   * closes is kept and raced again, never issued twice.
+   * window of `stallWindowMs`, or the total deadline passed. Bytes already in are taken without a
+   * wait (no timer, no promise per chunk); only an empty ring waits, raced against the window.
    */
   private async readChunk(): Promise<Buffer | null> {
     const window = this.options.stallWindowMs ?? 30_000;
     const minimum = ((this.options.minBytesPerSecond ?? 1024) * window) / 1000;
+    const connection = this.connection as BodyConnection;
     for (;;) {
       const now = Date.now();
       if (now > this.deadline) throw new SlipwayError('SLW_DOWNLOAD_FAILED', 'the download took longer than its total time limit');
@@ -165,24 +157,25 @@ export class ResumableDownload implements ChunkSource {
         this.windowStart = now;
         this.windowBytes = 0;
       }
-      this.pending ??= (this.iterator as AsyncIterator<Buffer>).next();
+      const chunk = connection.read();
+      if (chunk !== undefined) {
+        this.pending = undefined;
+        return chunk;
+      }
+      this.pending ??= connection.arrival();
       let timer: NodeJS.Timeout | undefined;
       const closes = new Promise<'window'>((resolve) => {
         timer = setTimeout(() => resolve('window'), Math.max(1, this.windowStart + window - now));
       });
       const result = await Promise.race([this.pending, closes]).finally(() => clearTimeout(timer));
-      if (result === 'window') continue;
-      this.pending = undefined;
-      return result.done ? null : result.value;
+      if (result !== 'window') this.pending = undefined;
     }
   }
 
   private async drop(): Promise<void> {
-    this.response?.destroy();
-    this.response = undefined;
-    this.iterator = undefined;
-    // A read left pending on the dropped connection settles (or fails) unobserved.
-    this.pending?.catch(() => undefined);
+    this.connection?.destroy();
+    this.connection = undefined;
+    // A wait left on the dropped connection settles unobserved (its close wakes it).
     this.pending = undefined;
   }
 
@@ -192,23 +185,30 @@ export class ResumableDownload implements ChunkSource {
 }
 
 /** A server's coded error (its own JSON), so SLW_DEPLOYMENT_ABORTED and friends reach the agent as they are. */
-async function serverError(response: IncomingMessage): Promise<SlipwayError> {
+async function serverError(response: BodyConnection, waitMs: number): Promise<SlipwayError> {
   let text = '';
-  for await (const chunk of response) {
-    text += chunk;
-    if (text.length > 4096) break;
+  try {
+    for (let chunk = response.read(); chunk !== null && text.length <= 4096; chunk = response.read()) {
+      if (chunk !== undefined) text += chunk.toString('utf8');
+      else if ((await Promise.race([response.arrival(), sleep(waitMs)])) === 'timeout') break;
+    }
+  } catch {
+    // What arrived is all there is to go on.
   }
   response.destroy();
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
     const code = body.error?.code;
-    if (code !== undefined && isErrorCode(code)) return new SlipwayError(code, body.error?.message ?? `HTTP ${response.statusCode}`);
+    if (code !== undefined && isErrorCode(code)) return new SlipwayError(code, body.error?.message ?? `HTTP ${response.status}`);
   } catch {}
-  const retryable = (response.statusCode ?? 0) >= 500 || response.statusCode === 429;
+  const retryable = response.status >= 500 || response.status === 429;
   return new SlipwayError(
     retryable ? 'SLW_DOWNLOAD_FAILED' : 'SLW_DOWNLOAD_DENIED',
-    `the server answered HTTP ${response.statusCode} to a download`,
+    `the server answered HTTP ${response.status} to a download`,
   );
 }
+
+/** Resolves 'timeout' after `ms`, without keeping the process alive for it. */
+const sleep = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
 
 const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
