@@ -6,8 +6,7 @@
 // Prints MiB/s, the ratio, the agent's peak RSS at two artifact sizes, and PASS/FAIL for the
 // issue's goals. Bounded in time; every process is stopped and every file removed.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +16,7 @@ import { AGENT_BUNDLE, prepareAgentDevice, runAgentOnce } from './lib/agent-proc
 import { which } from './lib/measure.mjs';
 import { generatePayload } from './lib/payload.mjs';
 import { fixed, median, table } from './lib/report.mjs';
-import { call, log, repo, startOurs, stopAll, work } from './lib/server-harness.mjs';
+import { call, log, repo, sha256File, slipway, startOurs, stopAll, work } from './lib/server-harness.mjs';
 
 const MIB = Number(process.env.SLIPWAY_BENCH_MIB ?? 1024);
 /** The second size, only to show whether the agent's peak RSS grows with the artifact. */
@@ -33,7 +32,6 @@ const GOAL_RSS_GROWTH_MIB = 8;
 const LIMIT_S = Number(process.env.SLIPWAY_BENCH_TIMEOUT ?? 1200);
 /** One install; far above what 1 GiB needs on loopback, low enough to end a stalled one. */
 const RUN_TIMEOUT_S = Math.max(120, Math.ceil(MIB / 4));
-const CLI = join(repo, 'packages/cli/bin/slipway.mjs');
 const NAME = 'bench-os';
 const DEVICE_TYPE = 'bench-gw';
 /** The issue's raw pipeline, verbatim but for the variables (set in its environment, never quoted into it). */
@@ -62,34 +60,6 @@ function ensureTool(command, pkg) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'ignore', env, timeout: 300_000 });
   if (!which(command)) throw new Error(`${command} is not installed and apt-get could not install ${pkg}`);
-}
-
-/** Runs the slipway CLI against the server as the admin; throws with its output on failure. */
-function slipway(server, args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    env: {
-      PATH: process.env.PATH,
-      HOME: work,
-      XDG_CONFIG_HOME: join(work, 'config'),
-      SLIPWAY_SERVER: server.url,
-      SLIPWAY_TOKEN: server.session,
-      SLIPWAY_CA: join(server.data, 'tls', 'ca.pem'),
-    },
-  });
-  if (r.status !== 0) throw new Error(`slipway ${args.join(' ')}: exit ${r.status ?? r.signal}\n  ${`${r.stderr}${r.stdout}`.trim()}`);
-  return r.stdout;
-}
-
-function sha256File(path) {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: MiB })
-      .on('data', (d) => hash.update(d))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')));
-  });
 }
 
 /** Untimed, before every timed run: no run pays for the writeback of the one before. */

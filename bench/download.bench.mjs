@@ -6,7 +6,7 @@
 // PASS/FAIL for the issue's goals. Bounded in time; every process is stopped and every file removed.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateKeyPair } from '@slipway/core';
@@ -15,7 +15,7 @@ import { which } from './lib/measure.mjs';
 import { ensureNginx, nginxVersion, startNginx } from './lib/nginx.mjs';
 import { generatePayload } from './lib/payload.mjs';
 import { fixed, median, table } from './lib/report.mjs';
-import { call, freePort, log, repo, serverPid, startOurs, stopAll, work } from './lib/server-harness.mjs';
+import { call, freePort, log, serverPid, sha256File, slipway, startOurs, stopAll, work } from './lib/server-harness.mjs';
 
 const MIB = Number(process.env.SLIPWAY_BENCH_MIB ?? 1024);
 /** A download takes seconds: more runs than the other server benchmarks, for a steadier median. */
@@ -27,7 +27,6 @@ const RSS_SAMPLE_MS = 50;
 const LIMIT_S = Number(process.env.SLIPWAY_BENCH_TIMEOUT ?? 900);
 /** One curl download; far above what 1 GiB needs on loopback, low enough to end a stalled one. */
 const DOWNLOAD_TIMEOUT_S = Math.max(120, Math.ceil(MIB / 4));
-const CLI = join(repo, 'packages/cli/bin/slipway.mjs');
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const NAME = 'bench';
 const VERSION = '1';
@@ -37,34 +36,6 @@ const curls = new Set();
 process.on('exit', () => {
   for (const c of curls) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-/** Runs the slipway CLI against the server as the admin; throws with its output on failure. */
-function slipway(server, args) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    env: {
-      PATH: process.env.PATH,
-      HOME: work,
-      XDG_CONFIG_HOME: join(work, 'config'),
-      SLIPWAY_SERVER: server.url,
-      SLIPWAY_TOKEN: server.session,
-      SLIPWAY_CA: join(server.data, 'tls', 'ca.pem'),
-    },
-  });
-  if (r.status !== 0) throw new Error(`slipway ${args.join(' ')}: exit ${r.status ?? r.signal}\n  ${`${r.stderr}${r.stdout}`.trim()}`);
-  return r.stdout;
-}
-
-function sha256File(path) {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
-      .on('data', (d) => hash.update(d))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')));
-  });
-}
 
 function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

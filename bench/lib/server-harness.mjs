@@ -1,7 +1,8 @@
 // Shared by the server benchmarks: start slipway servers and a bare node:https baseline on free
 // loopback ports, drive them with wrk, and stop everything at exit. Every run is bounded.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,4 +148,36 @@ export async function startBaseline(data, ca) {
   const url = `https://localhost:${port}`;
   await waitFor(`${url}/healthz`, ca);
   return url;
+}
+
+/** The slipway command line, as the benchmarks run it. */
+export const CLI = join(repo, 'packages/cli/bin/slipway.mjs');
+
+/** Runs the slipway CLI against the server as the admin; throws with its output on failure. */
+export function slipway(server, args) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: {
+      PATH: process.env.PATH,
+      HOME: work,
+      XDG_CONFIG_HOME: join(work, 'config'),
+      SLIPWAY_SERVER: server.url,
+      SLIPWAY_TOKEN: server.session,
+      SLIPWAY_CA: join(server.data, 'tls', 'ca.pem'),
+    },
+  });
+  if (r.status !== 0) throw new Error(`slipway ${args.join(' ')}: exit ${r.status ?? r.signal}\n  ${`${r.stderr}${r.stdout}`.trim()}`);
+  return r.stdout;
+}
+
+/** SHA-256 of a file, streamed in 1 MiB reads. */
+export function sha256File(path) {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on('data', (d) => hash.update(d))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')));
+  });
 }
