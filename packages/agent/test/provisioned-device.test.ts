@@ -2,14 +2,15 @@
 // config points at it, and the server admits it by its manufacturing certificate, over mutual TLS
 // that the server requires, with no operator step. Then a deployment reaches it.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createArtifact } from '@slipway/core';
+import { opensslSelfSigned } from '@slipway/testkit';
 import { agentDevice, eventually, sha256 } from './support/agent-device.js';
 import { signedRoot, signer } from './support/trust.js';
 import { UpdateServer } from './support/update-server.js';
@@ -25,28 +26,7 @@ describe('a provisioned device admitted by its certificate over mutual TLS', () 
     dir = await mkdtemp(join(tmpdir(), 'slipway-agent-provisioned-'));
     const caPem = join(dir, 'factory-ca.pem');
     const caKey = join(dir, 'factory-ca.key');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        caKey,
-        '-out',
-        caPem,
-        '-days',
-        '3650',
-        '-subj',
-        '/CN=Factory CA',
-      ],
-      { stdio: 'ignore' },
-    );
-    await chmod(caKey, 0o600);
+    opensslSelfSigned({ keyOut: caKey, certOut: caPem, subject: '/CN=Factory CA' });
     server = await UpdateServer.start(dir, { devices: { manufacturingCaFiles: [caPem], mtls: { mode: 'required', caFiles: [caPem] } } });
     const provision = spawnSync(
       process.execPath,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SlipwayError } from '@slipway/core';
+import { opensslSelfSigned } from '@slipway/testkit';
 import { ResumableDownload } from '../src/transport/resumable-download.js';
 
 const FILE = randomBytes(3 * 1024 * 1024 + 17);
@@ -36,29 +37,13 @@ describe('resumable downloads', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'slipway-agent-download-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    opensslSelfSigned({
+      keyOut: join(dir, 'key.pem'),
+      certOut: join(dir, 'cert.pem'),
+      subject: '/CN=localhost',
+      subjectAltName: 'DNS:localhost',
+      days: 1,
+    });
     ca = await readFile(join(dir, 'cert.pem'), 'utf8');
     server = createServer({ key: await readFile(join(dir, 'key.pem')), cert: ca }, (req, res) => {
       ranges.push(req.headers.range);
@@ -171,18 +156,13 @@ describe('resumable downloads', () => {
   });
 
   test('a server the pinned CA did not vouch for gets no request and gives no byte', async () => {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
-        '-addext',
-        'subjectAltName=DNS:localhost',
-        '-keyout',
-        join(dir, 'other.key'),
-        '-out',
-        join(dir, 'other.pem'),
-      ]),
-      { stdio: 'ignore' },
-    );
+    opensslSelfSigned({
+      keyOut: join(dir, 'other.key'),
+      certOut: join(dir, 'other.pem'),
+      subject: '/CN=localhost',
+      subjectAltName: 'DNS:localhost',
+      days: 1,
+    });
     const requests = ranges.length;
     assert.equal(await code(download({ ca: await readFile(join(dir, 'other.pem'), 'utf8'), maxResumes: 1 })), 'SLW_DOWNLOAD_FAILED');
     assert.equal(ranges.length, requests, 'the TLS handshake failed before any request reached the server');

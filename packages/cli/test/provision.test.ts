@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, loadServerConfig, type RunningServer, startServer } from '@slipway/server';
+import { opensslSelfSigned } from '@slipway/testkit';
 import { simpleDevice } from './support/device-client.js';
 import { assertFails, assertOk, parseJson, slipway } from './support/run.js';
 
@@ -22,24 +23,7 @@ describe('slipway provision', () => {
     dir = await mkdtemp(join(tmpdir(), 'slipway-provision-'));
     caPem = join(dir, 'factory-ca.pem');
     caKey = join(dir, 'factory-ca.key');
-    openssl([
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      caKey,
-      '-out',
-      caPem,
-      '-days',
-      '3650',
-      '-subj',
-      '/CN=Factory CA',
-    ]);
-    await chmod(caKey, 0o600);
+    opensslSelfSigned({ keyOut: caKey, certOut: caPem, subject: '/CN=Factory CA' });
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
