@@ -6,8 +6,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createArtifact } from '@slipway/core';
-import { type AgentDevice, agentDevice, eventually, sha256 } from './support/agent-device.js';
+import { type AgentDevice, agentDevice, eventually, rootfsArtifact, sha256 } from './support/agent-device.js';
 import { signedRoot, signer } from './support/trust.js';
 import { UpdateServer } from './support/update-server.js';
 
@@ -26,20 +25,7 @@ describe('the agent daemon against the real server', () => {
   let n = 0;
 
   const artifact = async (version: string, image: Buffer) => {
-    const payload = join(dir, `rootfs-${version}.img`);
-    await writeFile(payload, image);
-    const file = join(dir, `gateway-os-${version}.slw`);
-    await createArtifact(file, {
-      name: 'gateway-os',
-      version,
-      securityVersion: 1,
-      deviceTypes: ['gw-e2e'],
-      payloadType: 'rootfs',
-      payloads: [{ path: payload, name: 'rootfs.img' }],
-      compression: 'none',
-      now: new Date(),
-      signers: [release],
-    });
+    const file = await rootfsArtifact(dir, { version, image, deviceType: 'gw-e2e', signer: release });
     await server.uploadArtifact(file);
     return file;
   };
@@ -58,15 +44,19 @@ describe('the agent daemon against the real server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  const deviceBasics = (serial: string) => ({
+    serial,
+    deviceType: 'gw-e2e',
+    goldenRoot: golden,
+    factoryImage: factory,
+    bootable: (sha: string) => bootable.has(sha),
+  });
+
   /** A device that has called in and been accepted, its agent running. */
   const onlineDevice = async (options: { failHealth?: boolean; config?: Record<string, unknown> } = {}) => {
     const serial = `GW-E2E-${++n}`;
     const device = await agentDevice(join(dir, serial), {
-      serial,
-      deviceType: 'gw-e2e',
-      goldenRoot: golden,
-      factoryImage: factory,
-      bootable: (sha) => bootable.has(sha),
+      ...deviceBasics(serial),
       server,
       failHealthWhileExists: true,
       ...(options.config ? { config: options.config } : {}),
@@ -84,13 +74,7 @@ describe('the agent daemon against the real server', () => {
   /** A device without a server, used by hand; its first boot is `boot-1`. */
   const localDevice = async () => {
     const serial = `GW-LOCAL-${++n}`;
-    const device = await agentDevice(join(dir, serial), {
-      serial,
-      deviceType: 'gw-e2e',
-      goldenRoot: golden,
-      factoryImage: factory,
-      bootable: (sha) => bootable.has(sha),
-    });
+    const device = await agentDevice(join(dir, serial), deviceBasics(serial));
     await writeFile(device.bootIdFile, 'boot-1\n');
     return device;
   };

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeyPair, parsePrivateKey } from '@slipway/core';
+import { createArtifact, generateKeyPair, parsePrivateKey, type Signer } from '@slipway/core';
 import { BootSimulator } from '@slipway/testkit';
 import type { UpdateServer } from './update-server.js';
 
@@ -156,4 +156,26 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A signed rootfs artifact `gateway-os VERSION` of `image` in `dir` (uncompressed, as a slot image is). */
+export async function rootfsArtifact(
+  dir: string,
+  options: { version: string; image: Uint8Array; deviceType: string; signer: Signer },
+): Promise<string> {
+  const payload = join(dir, `rootfs-${options.version}.img`);
+  await writeFile(payload, options.image);
+  const file = join(dir, `gateway-os-${options.version}.slw`);
+  await createArtifact(file, {
+    name: 'gateway-os',
+    version: options.version,
+    securityVersion: 1,
+    deviceTypes: [options.deviceType],
+    payloadType: 'rootfs',
+    payloads: [{ path: payload, name: 'rootfs.img' }],
+    compression: 'none',
+    now: new Date(),
+    signers: [options.signer],
+  });
+  return file;
 }

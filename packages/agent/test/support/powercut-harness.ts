@@ -9,9 +9,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createArtifact, type Signer } from '@slipway/core';
+import type { Signer } from '@slipway/core';
 import { sha256Of } from '@slipway/testkit';
-import { type AgentDevice, agentDevice, eventually, sha256 } from './agent-device.js';
+import { type AgentDevice, agentDevice, eventually, rootfsArtifact, sha256 } from './agent-device.js';
 import { signedRoot, signer } from './trust.js';
 import { UpdateServer } from './update-server.js';
 
@@ -474,23 +474,11 @@ class Harness {
 }
 
 async function upload(dir: string, server: UpdateServer, key: Signer, version: string, image: Buffer, bootable: boolean): Promise<Release> {
-  const payload = join(dir, `rootfs-${version}.img`);
-  await writeFile(payload, image);
-  const file = join(dir, `gateway-os-${version}.slw`);
-  await createArtifact(file, {
-    name: 'gateway-os',
-    version,
-    securityVersion: 1,
-    deviceTypes: [DEVICE_TYPE],
-    payloadType: 'rootfs',
-    payloads: [{ path: payload, name: 'rootfs.img' }],
-    compression: 'none',
-    now: new Date(),
-    signers: [key],
-  });
+  const file = await rootfsArtifact(dir, { version, image, deviceType: DEVICE_TYPE, signer: key });
+
   await server.uploadArtifact(file);
-  await rm(payload);
   await rm(file);
+  await rm(join(dir, `rootfs-${version}.img`));
   return { ref: `gateway-os@${version}`, version, image, bootable };
 }
 
