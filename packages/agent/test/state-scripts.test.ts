@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { IDLE, type UpdateRecord } from '../src/state/state-store.js';
+import { STATES } from '../src/state/transitions.js';
 import type { Effect, WorkingState } from '../src/state/update-machine.js';
 import { withStateScripts } from '../src/update/state-scripts.js';
 
@@ -29,17 +30,7 @@ describe('state scripts around the update states', () => {
         if (fail) throw new Error(`${state} broke`);
         return { event: 'downloaded' };
       };
-    const all = [
-      'downloading',
-      'installing',
-      'rebooting',
-      'verifying',
-      'committing',
-      'rollingBack',
-      'rollbackRebooting',
-      'reportingSuccess',
-      'reportingFailure',
-    ];
+    const all = STATES.filter((state) => state !== 'idle');
     return Object.fromEntries(all.map((s) => [s, effect(s)])) as Record<WorkingState, Effect>;
   };
   const record: UpdateRecord = {
