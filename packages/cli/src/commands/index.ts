@@ -20,6 +20,7 @@ import {
 } from './deployments.js';
 import { devicesAccept, devicesDecommission, devicesList, devicesPreauthorize, devicesReject, devicesShow } from './devices.js';
 import { groupsAdd, groupsCreate, groupsList, groupsRemove } from './groups.js';
+import { incidentRevokeReleaseKey } from './incident.js';
 import { keyGenerate } from './key-generate.js';
 import { provision } from './provision.js';
 import { reportsDeployments, reportsSilent, reportsVersions } from './reports.js';
@@ -54,6 +55,7 @@ export const COMMANDS: readonly Command[] = [
   trustAttach,
   trustUpload,
   trustList,
+  incidentRevokeReleaseKey,
   artifactCreate,
   artifactSign,
   artifactSignRequest,

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   SLW_TRUST_ROOT_VERSION: code(400, false, 'A new root is not exactly version N+1 of the trusted root.'),
   SLW_TRUST_THRESHOLD_INVALID: code(400, false, 'A threshold is above the number of keys of its role, so it could never be met.'),
   SLW_TRUST_KEY_ROLE_OVERLAP: code(400, false, 'A key is both a root key and a release key; keep them apart.'),
+  SLW_TRUST_KEY_NOT_IN_ROOT: code(400, false, 'The key id names no release key of this root (or more than one: give more of it).'),
   SLW_TRUST_EXPIRY_INVALID: code(400, false, 'The root expiry given to trust init is not in the future.'),
 
   SLW_ARTIFACT_MALFORMED: code(422, false, 'The artifact container is not a well-formed Slipway tar stream.'),
