@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { generateKeyPair } from '@slipway/core';
 import { SimulatedDevice } from '@slipway/testkit';
 import { AGENT_BUNDLE, prepareAgentDevice, runAgentOnce } from './lib/agent-process.mjs';
+import { offeredDownloadLink } from './lib/deployment-link.mjs';
 import { which } from './lib/measure.mjs';
 import { generatePayload } from './lib/payload.mjs';
 import { fixed, median, table } from './lib/report.mjs';
@@ -141,26 +142,8 @@ async function deployTo(server, rel, { identity, privatePem, publicKeyPem }) {
     if (inventory.status !== 204) throw new Error(`inventory: ${inventory.status} ${JSON.stringify(inventory.body)}`);
     const me = await device.checkIn();
     if (me.status !== 200) throw new Error(`check-in: ${me.status} ${JSON.stringify(me.body)}`);
-    const created = await call(
-      `${server.url}/api/management/v1/deployments`,
-      server.ca,
-      'POST',
-      { artifact: `${NAME}@${rel.version}`, devices: [me.body.id] },
-      server.session,
-    );
-    if (created.status !== 201) throw new Error(`create deployment: ${created.status} ${JSON.stringify(created.json)}`);
-    // 204 (nothing yet) is retried for a while, in case a rollout tick has to start the first phase.
-    let next;
-    for (let i = 0; i < 60; i++) {
-      next = await device.call('GET', '/deployments/next');
-      if (next.status !== 204) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    if (next.status !== 200) throw new Error(`deployments/next: ${next.status} ${JSON.stringify(next.body)}`);
-    const offered = next.body;
-    if (offered.artifact?.sha256 !== rel.sha256 || Number(offered.artifact?.size) !== rel.size)
-      throw new Error(`deployments/next offers ${JSON.stringify(offered.artifact)}, not the uploaded artifact (${rel.sha256})`);
-    return { url: new URL(offered.download.url, server.url).toString(), token: device.bearer };
+    const url = await offeredDownloadLink(server, device, me.body.id, `${NAME}@${rel.version}`, rel);
+    return { url, token: device.bearer };
   } finally {
     device.close();
   }

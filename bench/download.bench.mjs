@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateKeyPair } from '@slipway/core';
 import { SimulatedDevice } from '@slipway/testkit';
+import { offeredDownloadLink } from './lib/deployment-link.mjs';
 import { which } from './lib/measure.mjs';
 import { ensureNginx, nginxVersion, startNginx } from './lib/nginx.mjs';
 import { generatePayload } from './lib/payload.mjs';
@@ -179,31 +180,6 @@ async function enrollDevice(server) {
   return { device, id: me.body.id };
 }
 
-/** Deploys the artifact to the device, which asks for its next deployment: resolves the download URL. */
-async function downloadLink(server, device, deviceId, artifact) {
-  const created = await call(
-    `${server.url}/api/management/v1/deployments`,
-    server.ca,
-    'POST',
-    { artifact: `${NAME}@${VERSION}`, devices: [deviceId] },
-    server.session,
-  );
-  if (created.status !== 201) throw new Error(`create deployment: ${created.status} ${JSON.stringify(created.json)}`);
-  // 204 (nothing yet) is retried for a while, in case a rollout tick has to start the first phase.
-  let next;
-  for (let i = 0; i < 60; i++) {
-    next = await device.call('GET', '/deployments/next');
-    if (next.status !== 204) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  if (next.status !== 200) throw new Error(`deployments/next: ${next.status} ${JSON.stringify(next.body)}`);
-  const offered = next.body;
-  if (offered.artifact?.sha256 !== artifact.sha256 || Number(offered.artifact?.size) !== artifact.size)
-    throw new Error(`deployments/next offers ${JSON.stringify(offered.artifact)}, not the uploaded artifact (${artifact.sha256})`);
-  if (typeof offered.download?.url !== 'string') throw new Error(`deployments/next has no download URL: ${JSON.stringify(offered)}`);
-  return new URL(offered.download.url, server.url).toString();
-}
-
 async function main() {
   const watchdog = setTimeout(() => {
     log(`ERROR: the benchmark ran past its ${LIMIT_S} s limit (SLIPWAY_BENCH_TIMEOUT)`);
@@ -218,7 +194,7 @@ async function main() {
   const caPath = join(server.data, 'tls', 'ca.pem');
   const artifact = await uploadArtifact(server);
   const { device, id } = await enrollDevice(server);
-  const ours = await downloadLink(server, device, id, artifact);
+  const ours = await offeredDownloadLink(server, device, id, `${NAME}@${VERSION}`, artifact);
   device.close();
 
   // nginx serves the very file the server stores (named by its SHA-256): same bytes, same page cache.
