@@ -18,6 +18,7 @@ export * from './errors/slipway-error.js';
 export * from './io/atomic-file.js';
 export * from './io/byte-reader.js';
 export * from './io/chunk-source.js';
+export * from './io/secret-file.js';
 export * from './schema/formats.js';
 export * from './schema/validate.js';
 export * from './trust/envelope.js';

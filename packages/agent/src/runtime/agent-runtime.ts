@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DeviceIdentity, fileError, fileKeySigner, parsePrivateKey, SlipwayError } from '@slipway/core';
+import {
+  assertOwnerOnly,
+  type DeviceIdentity,
+  fileError,
+  fileKeySigner,
+  parsePrivateKey,
+  readSecretFile,
+  SlipwayError,
+} from '@slipway/core';
 import type { Bootloader } from '../bootloader/bootloader.js';
 import { createBootloader } from '../bootloader/create-bootloader.js';
 import type { AgentConfig } from '../config/agent-config.js';
@@ -124,18 +132,9 @@ async function readText(path: string): Promise<string> {
 
 /** The device key must be readable by its owner only: anyone who reads it can be this device. */
 async function readPrivate(path: string): Promise<string> {
-  let mode: number;
-  try {
-    mode = (await stat(path)).mode;
-  } catch (err) {
-    throw fileError(err, path, 'read');
-  }
-  if ((mode & 0o077) !== 0)
-    throw new SlipwayError(
-      'SLW_KEY_PERMISSIONS',
-      `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
-    );
-  return readText(path);
+  const { bytes, mode } = await readSecretFile(path);
+  assertOwnerOnly(path, mode);
+  return bytes.toString('utf8');
 }
 
 function runReboot(command: readonly string[]): Promise<void> {

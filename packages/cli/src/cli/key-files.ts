@@ -1,11 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import {
+  assertOwnerOnly,
   fileError,
   fileKeySigner,
   type PrivateKeyInfo,
   type PublicKeyInfo,
   parsePrivateKey,
   parsePublicKey,
+  readSecretFile,
   type Signer,
   SlipwayError,
 } from '@slipway/core';
@@ -33,22 +35,11 @@ export async function loadSigner(path: string, env: CliEnvironment): Promise<Sig
 
 /** A private key file, with the same checks as loadSigner: not a public key, not readable by others. */
 export async function loadPrivateKey(path: string, env: CliEnvironment): Promise<PrivateKeyInfo> {
-  let mode: number;
-  try {
-    mode = (await stat(path)).mode;
-  } catch (err) {
-    throw fileError(err, path, 'read');
-  }
-  const pem = await readInputFile(path);
+  const { bytes: pem, mode } = await readSecretFile(path);
   // A public key is the wrong file, not a leaky one: say so before any chmod advice.
   if (pem.includes('-----BEGIN PUBLIC KEY-----')) {
     throw new SlipwayError('SLW_KEY_INVALID', `${path} is a public key; signing needs the private key (.key)`);
   }
-  if ((mode & 0o077) !== 0) {
-    throw new SlipwayError(
-      'SLW_KEY_PERMISSIONS',
-      `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
-    );
-  }
+  assertOwnerOnly(path, mode);
   return parsePrivateKey(pem, path, env.keyPassphrase);
 }
