@@ -5,37 +5,46 @@
 // measured against `openssl dgst`), and it is what a user copies to an air-gapped signing machine.
 // zstd-napi and @slipway/libdeflate stay external: native addons, loaded only when a payload needs them.
 // @slipway/server stays external too: only `slipway server` loads it, from node_modules.
-import { chmodSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const outfile = 'packages/cli/dist/slipway.mjs';
-await build({
-  entryPoints: ['packages/cli/dist/src/main.js'],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // @peculiar/x509 (and reflect-metadata) only for `slipway provision`: loaded from node_modules when used.
-  external: ['zstd-napi', '@slipway/libdeflate', '@slipway/server', '@peculiar/x509', 'reflect-metadata'],
-  sourcemap: 'linked',
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-chmodSync(outfile, 0o755);
+/**
+ * Writes each output only when it changed, and then by rename: `npm start` rebuilds while tests
+ * (the quickstart's) run the bundles, and a process must never load a half-written one.
+ */
+async function bundle(entryPoint, outfile, external) {
+  const { outputFiles } = await build({
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    write: false,
+  });
+  for (const file of outputFiles) {
+    let current = null;
+    try {
+      current = readFileSync(file.path);
+    } catch {}
+    if (current?.equals(file.contents)) continue;
+    const partial = `${file.path}.partial-${process.pid}`;
+    writeFileSync(partial, file.contents, { mode: file.path.endsWith('.mjs') ? 0o755 : 0o644 });
+    renameSync(partial, file.path);
+  }
+}
 
+// @peculiar/x509 (and reflect-metadata) only for `slipway provision`: loaded from node_modules when used.
+await bundle('packages/cli/dist/src/main.js', 'packages/cli/dist/slipway.mjs', [
+  'zstd-napi',
+  '@slipway/libdeflate',
+  '@slipway/server',
+  '@peculiar/x509',
+  'reflect-metadata',
+]);
 // The agent: one file a device image ships next to node, with the same native addons left out.
-const agentOutfile = 'packages/agent/dist/slipway-agent.mjs';
-await build({
-  entryPoints: ['packages/agent/dist/src/cli.js'],
-  outfile: agentOutfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['zstd-napi', '@slipway/libdeflate'],
-  sourcemap: 'linked',
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-chmodSync(agentOutfile, 0o755);
+await bundle('packages/agent/dist/src/cli.js', 'packages/agent/dist/slipway-agent.mjs', ['zstd-napi', '@slipway/libdeflate']);

@@ -5,16 +5,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(repo, 'packages/cli/bin/slipway.mjs');
-const AGENT = join(repo, 'packages/agent/dist/slipway-agent.mjs');
-const { BootSimulator } = await import(join(repo, 'packages/testkit/dist/src/index.js'));
+import { join } from 'node:path';
+import { AGENT, CLI, createGateway, gatewaySimulator, readPublicKey, writeSanityHook } from './lib/simulated-gateway.mjs';
 
 const SERIALS = ['GW-0001', 'GW-0002', 'GW-0003', 'GW-0004', 'GW-0005'];
 const CANARY = SERIALS[0];
@@ -225,66 +220,34 @@ async function release(version, image) {
 
 /** One gateway: key, slots as files, file-backed boot environment, sanity hook, agent config, boot simulator. */
 async function gateway(serial, target, bootable) {
-  const dir = join(work, 'gateways', serial);
-  await mkdir(join(dir, 'state'), { recursive: true });
-  await mkdir(join(dir, 'sanity.d'), { recursive: true });
-  await slipway(['key', 'generate', '--type', 'ed25519', '--out', join(dir, 'device')]);
-  const slots = { a: join(dir, 'slot-a.img'), b: join(dir, 'slot-b.img') };
-  await writeFile(slots.a, target.factoryImage);
-  await writeFile(slots.b, Buffer.alloc(0));
-  await writeFile(join(dir, 'root.json'), await readFile(join(work, 'keys', 'root.json')));
+  const files = await createGateway({
+    dir: join(work, 'gateways', serial),
+    serial,
+    deviceType: DEVICE_TYPE,
+    serverUrl: target.url,
+    caFile: target.caFile,
+    trustRootFile: join(work, 'keys', 'root.json'),
+    factoryImage: target.factoryImage,
+    pollSeconds: 0.5,
+    env,
+  });
   // The application's health check: the demo makes it fail by creating `app-broken` (canary, release 2).
-  const brokenFlag = join(dir, 'app-broken');
-  const hook = join(dir, 'sanity.d', '50-app-healthy');
-  await writeFile(
-    hook,
+  const brokenFlag = join(files.dir, 'app-broken');
+  await writeSanityHook(
+    files,
+    '50-app-healthy',
     `#!/bin/sh\nif [ -e '${brokenFlag}' ]; then echo 'the app did not start: sensor service crashed' >&2; exit 1; fi\nexit 0\n`,
   );
-  await chmod(hook, 0o755);
-  const envFile = join(dir, 'bootenv.json');
-  await writeFile(envFile, JSON.stringify({ slipway_slot: 'a', bootlimit: '2' }));
-  const rebootRequestFile = join(dir, 'reboot-requested');
-  const bootIdFile = join(dir, 'boot_id');
-  const configFile = join(dir, 'agent.json');
-  await writeFile(
-    configFile,
-    JSON.stringify(
-      {
-        server: { url: target.url, caFile: target.caFile },
-        device: { deviceType: DEVICE_TYPE, identity: { serial }, keyFile: join(dir, 'device.key') },
-        trustRootFile: join(dir, 'root.json'),
-        stateDir: join(dir, 'state'),
-        polling: { intervalSeconds: 0.5, jitter: 0.1, retryMaxSeconds: 1, inventoryIntervalSeconds: 3600 },
-        download: { stallSeconds: 10 },
-        rootfs: { slotA: slots.a, slotB: slots.b, bootloader: { type: 'file', envFile } },
-        hooks: { sanityDir: join(dir, 'sanity.d'), timeoutSeconds: 10 },
-        healthGate: { serverTimeoutSeconds: 5 },
-        // The simulator watches this file: "reboot" is the agent asking for it.
-        rebootCommand: ['touch', rebootRequestFile],
-        bootIdFile,
-      },
-      null,
-      2,
-    ),
-  );
   const output = [];
-  const sim = new BootSimulator({
-    env: { type: 'file', envFile },
-    slots,
-    bootIdFile,
-    rebootRequestFile,
-    bootable,
-    agent: { command: process.execPath, args: [AGENT, '--config', configFile], env },
-    onOutput: (text) => output.push(text),
-  });
+  const sim = await gatewaySimulator(files, { bootable, env, onOutput: (text) => output.push(text) });
   return {
     serial,
-    dir,
+    dir: files.dir,
     sim,
     output,
     brokenFlag,
-    configFile,
-    publicKey: await readFile(join(dir, 'device.pub'), 'utf8'),
+    configFile: files.configFile,
+    publicKey: await readPublicKey(files),
     id: null,
   };
 }

@@ -63,8 +63,9 @@ function shellLines(file: string): { line: number; text: string }[] {
 function invocations(text: string): { tool: Shown['tool']; args: string[] }[] {
   const found: { tool: Shown['tool']; args: string[] }[] = [];
   const withoutComment = text.replace(/(^|\s)#(\s.*)?$/, '');
-  // ` · ` separates commands listed on one line in the docs, as the shell's separators do.
-  for (const part of withoutComment.split(/\s\|\|?\s|&&|;|\$\(|`|\s·\s/)) {
+  // ` · ` separates commands listed on one line in the docs, as the shell's separators do; a `)`
+  // before a space or the end closes a `$(…)`.
+  for (const part of withoutComment.split(/\s\|\|?\s|&&|;|\$\(|\)(?=\s|$)|`|\s·\s/)) {
     const words = tokens(part.replace(/^\s*(-\s+|run:\s*|\$\s+)/, ''));
     while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0] as string)) words.shift();
     const head = words[0];

@@ -30,6 +30,8 @@ export interface BootSimulatorOptions {
   readonly killProcessGroup?: boolean;
   /** Agent output, for the test's log. */
   readonly onOutput?: (text: string) => void;
+  /** After every power-on or reboot: the slot that came up, or null when none did (bricked). */
+  readonly onBoot?: (record: BootRecord | null) => void;
 }
 
 export interface BootRecord {
@@ -158,6 +160,7 @@ export class BootSimulator {
 
   private async start(): Promise<BootRecord | null> {
     const booted = await this.boot();
+    this.options.onBoot?.(booted);
     if (!booted) return null;
     this.startAgent();
     this.watch();

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SlipwayError } from '@slipway/core';
-import type { Command } from '../cli/command.js';
+import type { Command, CommandContext } from '../cli/command.js';
 import { parseCsv } from '../cli/csv.js';
 import { callServer } from '../cli/server-client.js';
+import type { ServerTarget } from '../cli/server-session.js';
 import { TARGET, target } from '../cli/server-target.js';
-import { positional, stringList, stringOption } from '../cli/values.js';
+import { flag, positional, stringList, stringOption, wholeNumber } from '../cli/values.js';
+import { WAIT_EXIT } from './deployments.js';
 
 interface DeviceSummary {
   id: string;
@@ -13,6 +15,8 @@ interface DeviceSummary {
   identity: Record<string, string>;
   deviceType: string | null;
   lastAuthAt: string | null;
+  updatedAt: string;
+  inventoryAt: string | null;
 }
 
 const identityText = (identity: Record<string, string>) =>
@@ -47,6 +51,7 @@ export const devicesList: Command = {
     attr: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'identity or inventory attribute to match (repeatable)' },
     page: { type: 'string', value: 'N', description: 'page number (default 1)' },
     'per-page': { type: 'string', value: 'N', description: 'devices per page, at most 500 (default 50)' },
+    ids: { type: 'boolean', description: 'print only the device ids, one per line (for $(...) in scripts)' },
   },
   async run(ctx) {
     const query = new URLSearchParams();
@@ -64,9 +69,11 @@ export const devicesList: Command = {
       perPage: number;
     };
     for (const d of found.devices) {
-      ctx.out.line(`${d.id}  ${d.status.padEnd(14)} ${(d.deviceType ?? '-').padEnd(16)} ${identityText(d.identity)}`);
+      ctx.out.line(
+        flag(ctx, 'ids') ? d.id : `${d.id}  ${d.status.padEnd(14)} ${(d.deviceType ?? '-').padEnd(16)} ${identityText(d.identity)}`,
+      );
     }
-    ctx.out.note(`page ${found.page}: ${found.devices.length} of ${found.total} devices`);
+    if (!flag(ctx, 'ids')) ctx.out.note(`page ${found.page}: ${found.devices.length} of ${found.total} devices`);
     ctx.out.data(found);
     return 0;
   },
@@ -97,12 +104,12 @@ export const devicesShow: Command = {
   },
 };
 
-function decision(name: 'accept' | 'reject' | 'decommission', summary: string): Command {
+function decision(name: 'accept' | 'reject' | 'decommission', summary: string, extraOptions: Command['options'] = {}): Command {
   return {
     path: ['devices', name],
     summary,
     positionals: [{ name: 'ID...', description: 'one or more device ids', variadic: true }],
-    options: TARGET,
+    options: { ...TARGET, ...extraOptions },
     async run(ctx) {
       if (ctx.positionals.length === 0) throw new SlipwayError('SLW_USAGE_MISSING_OPTION', 'missing ID');
       const server = await target(ctx);
@@ -113,12 +120,46 @@ function decision(name: 'accept' | 'reject' | 'decommission', summary: string): 
         done.push(device);
       }
       ctx.out.data(done);
-      return 0;
+      return flag(ctx, 'wait') ? waitUntilCalledIn(ctx, server, done) : 0;
     },
   };
 }
 
-export const devicesAccept = decision('accept', 'Admit pending (or rejected) devices');
+/**
+ * `devices accept --wait`: polls until every accepted device has called in again and reported
+ * its inventory (so its device type is known and deployments can target it). Exit 6 at --timeout.
+ */
+async function waitUntilCalledIn(ctx: CommandContext, server: ServerTarget, accepted: readonly DeviceSummary[]): Promise<number> {
+  const timeoutOption = stringOption(ctx, 'timeout');
+  const deadline =
+    timeoutOption === undefined ? Number.POSITIVE_INFINITY : Date.now() + wholeNumber(timeoutOption, 'timeout', 0, 1, 30 * 86_400) * 1000;
+  const waiting = new Map(accepted.map((d) => [d.id, d.updatedAt]));
+  ctx.out.note(`waiting for ${waiting.size} device(s) to call in with their inventory`);
+  for (;;) {
+    for (const [id, acceptedAt] of waiting) {
+      const d = (await callServer(server, 'GET', `/devices/${encodeURIComponent(id)}`)) as DeviceSummary;
+      if (d.status !== 'accepted') throw new SlipwayError('SLW_DEVICE_NOT_ACCEPTED', `${id} is ${d.status} now, no longer accepted`);
+      if (d.inventoryAt !== null && d.inventoryAt >= acceptedAt && d.deviceType !== null) {
+        ctx.out.note(`${id} called in: device type ${d.deviceType}`);
+        waiting.delete(id);
+      }
+    }
+    if (waiting.size === 0) return 0;
+    if (Date.now() + WAIT_POLL_MS > deadline) {
+      ctx.out.note(`stopped waiting after --timeout ${timeoutOption}s; not called in yet: ${[...waiting.keys()].join(', ')}`);
+      // As `deployments create --wait`: 6 means "stopped waiting", not "failed".
+      return WAIT_EXIT.timeout;
+    }
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+}
+
+const WAIT_POLL_MS = 1000;
+
+export const devicesAccept = decision('accept', 'Admit pending (or rejected) devices', {
+  wait: { type: 'boolean', description: 'then wait until each device called in with its inventory (its device type is known)' },
+  timeout: { type: 'string', value: 'SECONDS', description: 'with --wait: give up waiting after this long (exit 6); default: no limit' },
+});
 export const devicesReject = decision('reject', 'Reject pending devices: they may not authenticate');
 export const devicesDecommission = decision(
   'decommission',

@@ -15,6 +15,29 @@ export interface SimpleDevice {
   readonly identity: Record<string, string>;
   readonly publicPem: string;
   authenticate(): Promise<{ status: number; body: { token?: string; deviceId?: string; error?: { code: string } } }>;
+  /** Authenticates and reports inventory (device_type among it), as an agent does once admitted. */
+  reportInventory(attributes: Record<string, string>): Promise<number>;
+}
+
+type Answer = { status: number; body: { token?: string; deviceId?: string; error?: { code: string } } };
+
+function call(
+  serverUrl: string,
+  ca: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | Buffer,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, serverUrl), { method, ca, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** A device with a new key, or with the key (and certificate) of a provisioned bundle. */
@@ -39,19 +62,20 @@ export function simpleDevice(
         nonce: newNonce(),
         ...(bundle ? { certificate: bundle.certificate } : {}),
       });
-      return new Promise((resolve, reject) => {
-        const req = request(
-          new URL('/api/devices/v1/auth', serverUrl),
-          { method: 'POST', ca, headers: { 'content-type': 'application/json', [DEVICE_SIGNATURE_HEADER]: signature } },
-          (res) => {
-            let text = '';
-            res.on('data', (d) => (text += d));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+      return call(serverUrl, ca, 'POST', '/api/devices/v1/auth', { [DEVICE_SIGNATURE_HEADER]: signature }, body);
+    },
+    async reportInventory(attributes) {
+      const { body } = await this.authenticate();
+      if (!body.token) throw new Error(`not admitted: ${body.error?.code}`);
+      const answer = await call(
+        serverUrl,
+        ca,
+        'PUT',
+        '/api/devices/v1/inventory',
+        { authorization: `Bearer ${body.token}` },
+        JSON.stringify({ attributes }),
+      );
+      return answer.status;
     },
   };
 }

@@ -115,6 +115,7 @@ export const ERROR_CODES = {
   ),
   SLW_DEVICE_NOT_FOUND: code(404, false, 'No device has this id.'),
   SLW_DEVICE_STATE: code(409, false, "The admission transition is not allowed from the device's current status."),
+  SLW_DEVICE_NOT_ACCEPTED: code(409, false, 'A device waited for (devices accept --wait) was rejected or decommissioned meanwhile.'),
   SLW_DEVICE_KEY_IN_USE: code(409, false, 'The public key already belongs to another device identity.'),
   SLW_DEVICE_ADMISSION_FULL: code(
     503,

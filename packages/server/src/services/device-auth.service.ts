@@ -361,7 +361,7 @@ export class DeviceAuthService {
 
   private pending(): SlipwayError {
     const retry = this.deps.config.pendingRetrySeconds;
-    return new SlipwayError('SLW_DEVICE_PENDING', `this device waits for admission; ask again in ${retry} s`, {
+    return new SlipwayError('SLW_DEVICE_PENDING', 'this device waits for an operator to admit it', {
       details: { retryAfterSeconds: retry },
     });
   }

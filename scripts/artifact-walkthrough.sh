@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The artifact quickstart: the commands a newcomer runs, in order, in a scratch directory.
-# Usage: scripts/quickstart.sh [WORKDIR]   (default ./quickstart-out, recreated each run)
+# The artifact walkthrough: keys, a trust root, an artifact signed offline, verified and a tampered
+# copy refused, in a scratch directory.
+# Usage: scripts/artifact-walkthrough.sh [WORKDIR]   (default ./artifact-walkthrough, recreated each run)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 slipway() { node "$repo/packages/cli/dist/slipway.mjs" "$@"; }
-work="${1:-quickstart-out}"
+work="${1:-artifact-walkthrough}"
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 step() { printf '\n\033[1m$ slipway %s\033[0m\n' "$*"; slipway "$@"; }
 
@@ -37,4 +38,4 @@ printf '\xff' | dd of=tampered.slw bs=1 seek=$(( $(stat -c %s tampered.slw) - 50
 printf '\n\033[1m$ slipway artifact verify tampered.slw --trust root.json   (must fail)\033[0m\n'
 if slipway artifact verify tampered.slw --trust root.json; then echo "tampered artifact was accepted" >&2; exit 1; fi
 
-printf '\nQuickstart finished: see %s\n' "$(pwd)"
+printf '\nWalkthrough finished: see %s\n' "$(pwd)"
