@@ -4,6 +4,7 @@ import { loadServerConfig } from './config/load-server-config.js';
 import { redactConfig } from './config/redact-config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
+import { rotateServerSecrets } from './services/rotate-secrets.js';
 
 export const SERVER_USAGE = `Usage: slipway server [--config FILE] [--data DIR] [--listen HOST:PORT] [options]
 
@@ -17,6 +18,8 @@ Options:
   --database URL           postgres://... instead of SQLite (also SLIPWAY_DATABASE_URL)
   --behind-proxy           plain HTTP for a TLS-terminating reverse proxy in front
   --print-config           print the effective configuration (secrets redacted) as JSON and exit
+  --rotate-secrets         replace the server's own secrets (device token and download link keys) and exit:
+                           tokens and links issued before stop working; devices authenticate again by themselves
   --json                   on failure, also print {"error":{"code","message"}} on stdout (logs are JSON lines already)
   --help                   show this help
 
@@ -46,6 +49,7 @@ export async function main(
         database: { type: 'string' },
         'behind-proxy': { type: 'boolean' },
         'print-config': { type: 'boolean' },
+        'rotate-secrets': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -74,6 +78,13 @@ export async function main(
     );
     if (values['print-config']) {
       io.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+      return 0;
+    }
+    if (values['rotate-secrets']) {
+      const rotated = await rotateServerSecrets(config);
+      io.stdout.write(
+        `rotated ${rotated.length} server secret(s)${rotated.length ? ` (${rotated.join(', ')})` : ''}: device tokens and download links issued before no longer work; start (or restart) every server process on this database\n`,
+      );
       return 0;
     }
     const logger = createLogger(config.log.level);

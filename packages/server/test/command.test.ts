@@ -46,7 +46,7 @@ test('bad input is one coded line on stderr and exit 2', () => {
   }
 });
 
-test('starts, serves, and stops cleanly on SIGTERM', async () => {
+test('starts, serves, and stops cleanly on SIGTERM; --rotate-secrets waits until it is stopped', async () => {
   const child: ChildProcess = spawn(process.execPath, [BIN, 'server', '--data', join(dir, 'run'), '--listen', '127.0.0.1:0'], {
     env: { PATH: process.env.PATH ?? '', SLIPWAY_ADMIN_PASSWORD: 'pw-for-the-test' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,10 +65,17 @@ test('starts, serves, and stops cleanly on SIGTERM', async () => {
   });
   assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(!out.includes('pw-for-the-test'), 'the admin password is never logged');
+  // Rotating the secrets of a running server's SQLite database is refused: it would keep the old keys.
+  const busy = run(['--rotate-secrets', '--data', join(dir, 'run')]);
+  assert.equal(busy.status, 1);
+  assert.match(busy.stderr, /^SLW_DB_IN_USE: /);
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   assert.match(out, /"msg":"stopped"/);
+  const rotated = run(['--rotate-secrets', '--data', join(dir, 'run')]);
+  assert.equal(rotated.status, 0, rotated.stderr);
+  assert.match(rotated.stdout, /^rotated 2 server secret\(s\) \(device-token-signing-key, download-url-key\): /);
 });
 
 test('--json adds the coded error as JSON on stdout', () => {

@@ -205,6 +205,24 @@ for (const [name, make] of DIALECTS) {
       assert.deepEqual([...new Set(after.map((r) => r.statusCode))], [401]);
     });
 
+    test('a stolen device decommissioned by an operator is not re-admitted by its still valid factory certificate', async (ctx) => {
+      if (!target) return ctx.skip(SKIP);
+      const device = testDevice(nextSerial());
+      const certificate = await factory.issue(device);
+      const first = await authenticate(t.app, device, { certificate });
+      assert.equal(first.statusCode, 200, first.body);
+      const { deviceId } = first.json() as { deviceId: string };
+      assert.equal((await decide(deviceId, 'decommission')).statusCode, 200);
+      // The thief holds the key and the certificate: both still verify, and neither may undo the decision.
+      const back = await authenticate(t.app, device, { certificate });
+      assert.equal(back.statusCode, 401, back.body);
+      assert.equal(errorCode(back), 'SLW_DEVICE_PENDING');
+      assert.equal((await deviceIdOf(device.identity.serial as string))?.status, 'pending');
+      const shown = await t.app.inject({ url: `${API}/devices/${deviceId}`, headers: bearer(admin) });
+      const history = (shown.json() as { authHistory: { outcome: string; reason: string | null }[] }).authHistory;
+      assert.equal(history[0]?.reason, 'decommissioned device asks to be admitted anew');
+    });
+
     test('a preauthorized device is accepted at first contact; the same identity with another key is not', async (ctx) => {
       if (!target) return ctx.skip(SKIP);
       const device = testDevice(nextSerial());

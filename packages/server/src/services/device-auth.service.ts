@@ -172,7 +172,9 @@ export class DeviceAuthService {
     if (!device || device.status === 'decommissioned') {
       const owner = await tx.keyOwner(a.key.keyId);
       if (owner && owner !== device?.id) throw new SlipwayError('SLW_DEVICE_KEY_IN_USE', 'this key belongs to another device');
-      const admitted = a.certified?.ok === true;
+      // A certificate admits a new identity only: a decommissioned device (stolen, say) still holds
+      // its key and its valid factory certificate, and they must not undo an operator's decision.
+      const admitted = a.certified?.ok === true && !device;
       if (!admitted && (await tx.countByStatus('pending')) >= config.maxPending) {
         return {
           deviceId: device?.id ?? '',
