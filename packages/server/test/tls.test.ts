@@ -30,6 +30,10 @@ test('issues a local CA and a server certificate for localhost, loopback, the ho
   assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
   for (const file of ['ca-key.pem', 'server-key.pem']) assert.equal((await stat(join(tlsDir, file))).mode & 0o777, 0o600, file);
   assert.equal(await readFile(join(tlsDir, 'ca.pem'), 'utf8'), tls.caCert);
+  // Every PEM file ends with a newline: `cat ca.pem ca2.pem > bundle.pem` must give two certificates.
+  for (const file of ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem'])
+    assert.ok((await readFile(join(tlsDir, file), 'utf8')).endsWith('-----\n'), file);
+  assert.equal(tls.cert.match(/-----BEGIN CERTIFICATE-----/g)?.length, 2, 'the server certificate and the CA');
 });
 
 test('reuses the certificate on the next start, and renews it with the same CA before it expires', async () => {

@@ -86,7 +86,8 @@ async function createCa(now: Date): Promise<{ cert: string; key: CryptoKey }> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
     ],
   });
-  return { cert: cert.toString('pem'), key: keys.privateKey };
+  // A PEM file ends with a newline, so `cat ca.pem other.pem > bundle.pem` makes a valid bundle.
+  return { cert: `${cert.toString('pem')}\n`, key: keys.privateKey };
 }
 
 async function issueServerCert(
@@ -114,7 +115,7 @@ async function issueServerCert(
       await x509.AuthorityKeyIdentifierExtension.create(ca, false),
     ],
   });
-  return { cert: `${cert.toString('pem')}\n${caPem}`, key: await exportKey(keys.privateKey) };
+  return { cert: `${cert.toString('pem')}\n${caPem.trimEnd()}\n`, key: await exportKey(keys.privateKey) };
 }
 
 /** True when the certificate is valid for another RENEW_BEFORE_DAYS and covers every name. */
