@@ -31,6 +31,7 @@ WORKDIR /src
 # builds itself at install time and needs its sources for that.
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/mqtt/package.json packages/mqtt/
 COPY packages/testkit/package.json packages/testkit/
 COPY packages/agent/package.json packages/agent/
 COPY packages/server/package.json packages/server/
@@ -48,12 +49,12 @@ RUN cd packages/server \
   && node -e "new (require('better-sqlite3'))(':memory:').close(); require('zstd-napi'); require('@node-rs/argon2')" \
   && node --input-type=module -e "const { libdeflate } = await import('@slipway/libdeflate'); if (!libdeflate) throw new Error('@slipway/libdeflate was not built');"
 # Only production dependencies (the built addons stay), then only what `slipway server` loads:
-# the CLI bundle, and the compiled server and core with their package.json files.
+# the CLI bundle, and the compiled server, mqtt and core with their package.json files.
 RUN npm prune --omit=dev --no-audit --no-fund \
   && rm -rf node_modules/@slipway/agent node_modules/@slipway/testkit node_modules/.bin \
   && mkdir -p /out/app/packages \
   && cp -a package.json package-lock.json node_modules /out/app/ \
-  && for p in core server; do \
+  && for p in core mqtt server; do \
        mkdir -p /out/app/packages/$p/dist \
        && cp -a packages/$p/package.json /out/app/packages/$p/ \
        && cp -a packages/$p/dist/src /out/app/packages/$p/dist/ \

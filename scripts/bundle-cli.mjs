@@ -24,6 +24,8 @@ async function bundle(entryPoint, outfile, external) {
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',
+    // CommonJS dependencies (mqtt-packet's) require node built-ins; an ES module bundle has no `require` of its own.
+    banner: { js: "import { createRequire as __slipwayRequire } from 'node:module'; const require = __slipwayRequire(import.meta.url);" },
     write: false,
   });
   for (const file of outputFiles) {

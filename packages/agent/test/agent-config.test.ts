@@ -36,6 +36,25 @@ describe('the agent config', () => {
     assert.equal(config.polling.intervalMs, 1_800_000);
     assert.equal(config.healthGate.requireServer, false);
     assert.deepEqual(config.modules.dirs, ['/usr/lib/slipway/modules', '/usr/share/mender/modules/v3']);
+    assert.equal(config.mqtt, null);
+  });
+
+  test('mqtt wake-ups: the broker, its CA from the config directory, and the default topic prefix', async () => {
+    const config = await loadAgentConfig(
+      await write({
+        server: { url: 'https://updates.example', caFile: 'ca.pem' },
+        device: { deviceType: 'gw', identity: { serial: 'GW-1' }, keyFile: 'device.key' },
+        trustRootFile: 'root.json',
+        mqtt: { url: 'mqtts://updates.example:8883', caFile: 'mqtt-ca.pem' },
+      }),
+    );
+    assert.deepEqual(config.mqtt, {
+      url: 'mqtts://updates.example:8883',
+      caFile: join(dir, 'mqtt-ca.pem'),
+      topicPrefix: 'slipway',
+      username: null,
+      passwordFile: null,
+    });
   });
 
   test('the per-device file from slipway provision fills in the server, identity, key and certificate', async () => {
@@ -74,6 +93,8 @@ describe('the agent config', () => {
     );
     await refused({ device: { deviceType: 'gw', identity: { serial: 'x' }, identityFile: 'i.json' }, trustRootFile: 'r.json' }, /not both/);
     await refused({ trustRootFile: 'r.json' }, /deviceType/);
+    await refused({ device: { deviceType: 'gw' }, trustRootFile: 'r.json', mqtt: { url: 'mqtt://broker' } }, /mqtt wake-ups need a server/);
+    await refused({ device: { deviceType: 'gw' }, trustRootFile: 'r.json', mqtt: { url: 'http://broker' } }, /mqtt\/url/);
     await refused(
       { device: { deviceType: 'gw' }, trustRootFile: 'r.json', rootfs: { slotA: 'a', slotB: 'b', bootloader: { type: 'lilo' } } },
       /bootloader/,

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { MqttClient } from '@slipway/mqtt';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { parseListen } from './config/load-server-config.js';
@@ -9,6 +10,7 @@ import type { ServerConfig } from './config/server-config.js';
 import { createDatabase } from './db/create-database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './http/build-app.js';
+import { startMqttPublisher } from './notify/mqtt-publisher.js';
 import { AuditRepository } from './repositories/audit.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 import { AuditLog } from './services/audit-log.service.js';
@@ -61,6 +63,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
   }
 
   const { db, kind, location, poolStats, soleWriter } = createDatabase(config);
+  let mqtt: MqttClient | null = null;
   try {
     const applied = await migrateToLatest(db);
     logger.info({ database: kind, location, applied }, 'database ready');
@@ -84,6 +87,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
     const manufacturingCas = await loadCertificates(config.devices.manufacturingCaFiles, 'manufacturing CA');
     const deviceCas = await loadCertificates(config.devices.mtls.caFiles, 'device CA');
     const deviceCrls = await loadCrls(config.devices.mtls.crlFiles);
+    mqtt = await startMqttPublisher(config.mqtt, logger);
     const { app } = await buildApp({
       db,
       databaseKind: kind,
@@ -99,6 +103,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       artifacts: config.artifacts,
       deployments: config.deployments,
       deviceTrust: { cas: deviceCas.map((c) => c.toString()), crls: deviceCrls },
+      ...(mqtt ? { wakeups: { publisher: mqtt, topicPrefix: config.mqtt.topicPrefix } } : {}),
     });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });
@@ -113,10 +118,12 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       caFile,
       async close() {
         await app.close();
+        await mqtt?.stop();
         await db.destroy();
       },
     };
   } catch (err) {
+    await mqtt?.stop().catch(() => undefined);
     await db.destroy().catch(() => undefined);
     throw err;
   }

@@ -28,14 +28,16 @@ test('--help prints the usage and exits 0', () => {
   assert.match(result.stdout, /^Usage: slipway server \[--config FILE\] \[--data DIR\] \[--listen HOST:PORT\]/);
 });
 
-test('--print-config prints the effective configuration with the database password redacted', () => {
+test('--print-config prints the effective configuration with the database and MQTT passwords redacted', () => {
   const result = run(['--print-config', '--data', join(dir, 'd'), '--database', 'postgres://u:s3cret@db/slipway'], {
     SLIPWAY_LISTEN: '127.0.0.1:9443',
+    SLIPWAY_MQTT_URL: 'mqtts://server:hunter2@broker.example:8883',
   });
   assert.equal(result.status, 0, result.stderr);
-  const config = JSON.parse(result.stdout) as { listen: string; database: { url: string } };
+  const config = JSON.parse(result.stdout) as { listen: string; database: { url: string }; mqtt: { url: string } };
   assert.equal(config.listen, '127.0.0.1:9443');
   assert.ok(!result.stdout.includes('s3cret'));
+  assert.equal(config.mqtt.url, 'mqtts://server:REDACTED@broker.example:8883');
 });
 
 test('bad input is one coded line on stderr and exit 2', () => {

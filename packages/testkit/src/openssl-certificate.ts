@@ -41,3 +41,56 @@ export function opensslSelfSigned(options: SelfSignedOptions): void {
   );
   chmodSync(options.keyOut, 0o600);
 }
+
+export interface IssueOptions {
+  readonly caCert: string;
+  readonly caKey: string;
+  /** Where the new key goes; with `keyIn`, the existing key the certificate is for (left as it is). */
+  readonly keyOut: string;
+  readonly keyIn?: string;
+  readonly certOut: string;
+  readonly subject: string;
+  readonly subjectAltName?: string;
+  readonly days?: number;
+}
+
+/** A P-256 key and a certificate for it issued by a CA, with the openssl command (a CSR, then `x509 -req`). */
+export function opensslIssue(options: IssueOptions): void {
+  const csr = `${options.certOut}.csr`;
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      ...(options.keyIn
+        ? ['-new', '-key', options.keyIn]
+        : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', options.keyOut]),
+      '-subj',
+      options.subject,
+      ...(options.subjectAltName ? ['-addext', `subjectAltName=${options.subjectAltName}`] : []),
+      '-out',
+      csr,
+    ],
+    { stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      options.caCert,
+      '-CAkey',
+      options.caKey,
+      '-days',
+      String(options.days ?? 365),
+      '-copy_extensions',
+      'copy',
+      '-out',
+      options.certOut,
+    ],
+    { stdio: 'ignore' },
+  );
+  if (!options.keyIn) chmodSync(options.keyOut, 0o600);
+}

@@ -144,6 +144,24 @@ export const AgentConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * Optional MQTT wake-ups: the agent subscribes to PREFIX/devices/DEVICE_ID/wake and asks for
+     * its deployment at once when the server says a phase started (it still polls as configured).
+     */
+    mqtt: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^mqtts?://' }),
+          /** The CA the broker's certificate must chain to (mqtts); the system's CAs when absent. */
+          caFile: Type.Optional(Path),
+          topicPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_./-]+$' })),
+          username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          /** A file holding the broker password, mode 0600. */
+          passwordFile: Type.Optional(Path),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     rebootCommand: Type.Optional(Command),
     /** Changes at every boot; the agent recognises a reboot by it. */
     bootIdFile: Type.Optional(Path),
@@ -193,6 +211,13 @@ export interface AgentConfig {
   readonly hooks: { readonly sanityDir: string | null; readonly stateScriptsDir: string | null; readonly timeoutMs: number };
   readonly inventory: { readonly scriptsDir: string | null };
   readonly healthGate: { readonly requireServer: boolean; readonly serverTimeoutMs: number };
+  readonly mqtt: {
+    readonly url: string;
+    readonly caFile: string | null;
+    readonly topicPrefix: string;
+    readonly username: string | null;
+    readonly passwordFile: string | null;
+  } | null;
   readonly rebootCommand: readonly string[];
   readonly bootIdFile: string;
   readonly logs: { readonly keyFile: string };
@@ -259,6 +284,7 @@ export function resolveConfig(raw: RawConfig, file: string): AgentConfig {
   if (raw.server && !device.keyFile) throw new SlipwayError('SLW_CONFIG_INVALID', `${file}: a server needs device.keyFile`);
   if (raw.server?.mtls && !device.certificateFile)
     throw new SlipwayError('SLW_CONFIG_INVALID', `${file}: server.mtls needs device.certificateFile`);
+  if (raw.mqtt && !raw.server) throw new SlipwayError('SLW_CONFIG_INVALID', `${file}: mqtt wake-ups need a server`);
   const stateDir = path(raw.stateDir ?? '/var/lib/slipway-agent');
   const bootloader = raw.rootfs?.bootloader;
   return {
@@ -318,6 +344,15 @@ export function resolveConfig(raw: RawConfig, file: string): AgentConfig {
       timeoutMs: (raw.hooks?.timeoutSeconds ?? 120) * 1000,
     },
     inventory: { scriptsDir: optionalPath(raw.inventory?.scriptsDir) },
+    mqtt: raw.mqtt
+      ? {
+          url: raw.mqtt.url,
+          caFile: optionalPath(raw.mqtt.caFile),
+          topicPrefix: raw.mqtt.topicPrefix ?? 'slipway',
+          username: raw.mqtt.username ?? null,
+          passwordFile: optionalPath(raw.mqtt.passwordFile),
+        }
+      : null,
     healthGate: {
       requireServer: raw.healthGate?.requireServer ?? raw.server !== undefined,
       serverTimeoutMs: (raw.healthGate?.serverTimeoutSeconds ?? 300) * 1000,

@@ -1,10 +1,12 @@
 import { SlipwayError } from '@slipway/core';
+import type { MqttClient } from '@slipway/mqtt';
 import { DeploymentLog } from '../logs/deployment-log.js';
 import type { AgentRuntime } from '../runtime/agent-runtime.js';
 import { backoffMs, jittered, sleep } from '../runtime/sleep.js';
 import type { UpdateJob } from '../state/state-store.js';
 import { UpdateMachine } from '../state/update-machine.js';
 import type { DeploymentOffer, DeviceClient } from '../transport/device-client.js';
+import { startWakeupListener } from '../transport/wakeup-listener.js';
 import { withStateScripts } from '../update/state-scripts.js';
 import { updateEffects } from '../update/update-effects.js';
 import { AGENT_VERSION } from '../version.js';
@@ -19,6 +21,9 @@ export interface DaemonOptions {
 }
 
 const line = (err: unknown) => (err instanceof SlipwayError ? err.toLine() : err instanceof Error ? err.message : String(err));
+
+/** Wake-ups closer together than this are ignored. */
+const MIN_WAKE_GAP_MS = 5000;
 
 /** Codes after which asking again soon cannot help: the device waits a whole interval. */
 const WAIT_AN_INTERVAL = new Set(['SLW_DEVICE_REJECTED', 'SLW_DEVICE_IDENTITY_INVALID', 'SLW_DEVICE_KEY_REFUSED']);
@@ -52,6 +57,11 @@ export class AgentDaemon {
   private readonly client: DeviceClient;
   private readonly jobLog: JobLog;
   private inventoryDue = 0;
+  /** MQTT wake-ups, once the device knows its id (config.mqtt); null until then or without it. */
+  private wakeups: MqttClient | null = null;
+  /** Aborted by a wake-up: ends the wait for the next round early. */
+  private wake = new AbortController();
+  private lastWakeAt = 0;
 
   constructor(
     private readonly runtime: AgentRuntime,
@@ -84,9 +94,36 @@ export class AgentDaemon {
           this.runtime.log(`${line(err)}; trying again in ${Math.round(wait / 1000)} s`);
         }
       }
-      if (this.options.once) return;
-      await sleep(wait, signal);
+      if (this.options.once) break;
+      await this.listenForWakeups();
+      await sleep(wait, signal ? AbortSignal.any([signal, this.wake.signal]) : this.wake.signal);
+      if (this.wake.signal.aborted) this.wake = new AbortController();
     }
+    await this.wakeups?.stop();
+  }
+
+  /** Starts the MQTT subscription once the server told the device its id (best effort: polling goes on). */
+  private async listenForWakeups(): Promise<void> {
+    const deviceId = this.client.deviceId;
+    if (this.wakeups || !deviceId || !this.runtime.config.mqtt) return;
+    try {
+      this.wakeups = await startWakeupListener(this.runtime.config, deviceId, () => this.wakeUp(), this.runtime.log);
+    } catch (err) {
+      // Tried again after the next round; the device polls meanwhile.
+      this.runtime.log(`MQTT wake-ups not started: ${line(err)}`);
+    }
+  }
+
+  /**
+   * A wake-up: poll now, unless one already did within MIN_WAKE_GAP_MS (a flood of forged
+   * wake-ups must not turn the agent into a busy loop against the server).
+   */
+  private wakeUp(): void {
+    const now = Date.now();
+    if (now - this.lastWakeAt < MIN_WAKE_GAP_MS) return;
+    this.lastWakeAt = now;
+    this.runtime.log('woken up over MQTT: asking for a deployment now');
+    this.wake.abort();
   }
 
   /** An update interrupted by a kill, a power cut or its own reboot goes on where it stopped. */

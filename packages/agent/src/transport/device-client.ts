@@ -48,6 +48,7 @@ const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME|ALTNAME/;
 export class DeviceClient {
   private readonly agent: Agent;
   private token: string | undefined;
+  private id: string | undefined;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: DeviceClientOptions) {
@@ -73,10 +74,16 @@ export class DeviceClient {
       'content-type': 'application/json',
       [DEVICE_SIGNATURE_HEADER]: signature,
     });
-    const session = this.json(reply) as { token?: unknown };
+    const session = this.json(reply) as { token?: unknown; deviceId?: unknown };
     if (typeof session?.token !== 'string')
       throw new SlipwayError('SLW_SERVER_RESPONSE', 'the server answered authentication without a token');
     this.token = session.token;
+    if (typeof session.deviceId === 'string') this.id = session.deviceId;
+  }
+
+  /** The id the server gave this device, known once it authenticated. */
+  get deviceId(): string | undefined {
+    return this.id;
   }
 
   /** Headers of an authenticated request, authenticating first when there is no token. */

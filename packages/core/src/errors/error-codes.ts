@@ -189,6 +189,14 @@ export const ERROR_CODES = {
   SLW_SERVER_NOT_LOGGED_IN: code(401, false, 'No server or credentials: run slipway login, or set SLIPWAY_SERVER and SLIPWAY_TOKEN.'),
   SLW_AUDIT_CHAIN_BROKEN: code(500, false, 'The audit log chain does not verify: an entry was edited, deleted or reordered.'),
 
+  SLW_MQTT_CONNECT_FAILED: code(
+    503,
+    true,
+    'The MQTT broker cannot be reached, its certificate is not trusted, or it refused the connection.',
+  ),
+  SLW_MQTT_NOT_CONNECTED: code(503, true, 'The MQTT connection is down (it reconnects by itself); the wake-up was not sent.'),
+  SLW_MQTT_SUBSCRIBE_REFUSED: code(403, false, 'The MQTT broker refused a subscription: its access rules do not allow the topic.'),
+
   SLW_SIGN_REQUEST_INVALID: code(400, false, 'A sign request or signature file is malformed.'),
   SLW_SIGN_REQUEST_MISMATCH: code(400, false, "A sign request's summary does not describe the bytes it asks to sign."),
   SLW_SIGN_SIGNATURE_INVALID: code(400, false, 'A detached signature does not verify with its public key.'),

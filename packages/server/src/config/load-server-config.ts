@@ -26,6 +26,8 @@ const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   SLIPWAY_DEVICE_MTLS: ['devices', 'mtls', 'mode'],
   SLIPWAY_DEVICE_CA_FILES: ['devices', 'mtls', 'caFiles'],
   SLIPWAY_DEVICE_CRL_FILES: ['devices', 'mtls', 'crlFiles'],
+  SLIPWAY_MQTT_URL: ['mqtt', 'url'],
+  SLIPWAY_MQTT_CA_FILE: ['mqtt', 'caFile'],
 };
 
 /** Variables that hold a list: comma-separated. */

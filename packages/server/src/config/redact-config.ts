@@ -1,9 +1,10 @@
 import type { ServerConfig } from './server-config.js';
 
-/** The effective configuration for humans and logs: credentials in the database URL are masked. */
+/** The effective configuration for humans and logs: credentials in the database and MQTT URLs are masked. */
 export function redactConfig(config: Readonly<ServerConfig>): ServerConfig {
   const copy = structuredClone(config) as ServerConfig;
   if (copy.database.url !== '') copy.database.url = redactUrl(copy.database.url);
+  if (copy.mqtt.url !== '') copy.mqtt.url = redactUrl(copy.mqtt.url);
   return copy;
 }
 

@@ -115,6 +115,27 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /**
+     * Optional MQTT broker (Mosquitto, EMQX …) for wake-ups: when a phase starts, its devices are
+     * told to ask now instead of at their next polling round. Off while url is empty.
+     */
+    mqtt: Type.Object(
+      {
+        /** mqtt://host:1883 or mqtts://host:8883 (MQTT over TLS); empty: no wake-ups. */
+        url: Type.String({ default: '', maxLength: 2048 }),
+        /** PEM CA bundle that must vouch for the broker (mqtts); the system's CAs when empty. */
+        caFile: Type.String({ default: '', maxLength: 4096 }),
+        /** Client certificate and key (PEM) for a broker that requires one. */
+        certFile: Type.String({ default: '', maxLength: 4096 }),
+        keyFile: Type.String({ default: '', maxLength: 4096 }),
+        username: Type.String({ default: '', maxLength: 256 }),
+        /** A file holding the broker password (never the password itself in the config). */
+        passwordFile: Type.String({ default: '', maxLength: 4096 }),
+        /** Topics are PREFIX/devices/DEVICE_ID/wake. */
+        topicPrefix: Type.String({ default: 'slipway', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_./-]+$' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** How long a SIGTERM waits for requests in flight before closing anyway. */
     shutdownGraceSeconds: Type.Integer({ default: 10, minimum: 0, maximum: 600 }),
   },

@@ -32,6 +32,7 @@ import { DeviceAuthService } from '../services/device-auth.service.js';
 import { DeviceDeployments } from '../services/device-deployments.js';
 import { DevicePresence } from '../services/device-presence.js';
 import { DeviceTokens } from '../services/device-token.js';
+import { DeviceWakeups, type WakeupPublisher } from '../services/device-wakeups.js';
 import { DownloadUrls } from '../services/download-urls.js';
 import { FailureLimiter } from '../services/failure-limiter.js';
 import { GroupService } from '../services/group.service.js';
@@ -70,6 +71,8 @@ export interface AppOptions {
   readonly dataDir: string;
   readonly artifacts?: ServerConfig['artifacts'];
   readonly deployments?: ServerConfig['deployments'];
+  /** Publishes wake-ups to devices over MQTT when a phase starts (absent: devices just poll). */
+  readonly wakeups?: { readonly publisher: WakeupPublisher; readonly topicPrefix: string };
   /** CA certificates whose device certificates are admitted at first contact (zero-touch). */
   readonly manufacturingCas?: readonly X509Certificate[];
 }
@@ -173,7 +176,12 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     (artifactId) => deploymentRows.liveUsing(artifactId),
   );
   const downloadUrls = await DownloadUrls.open(new ServerSecretRepository(options.db), now());
-  const deploymentEvents = new DeploymentEvents(audit, webhooks);
+  const wakeups = options.wakeups
+    ? new DeviceWakeups(deploymentRows, options.wakeups.publisher, options.wakeups.topicPrefix, (err, what) =>
+        options.logger.warn({ err }, `${what} failed; they will find the deployment at their next polling round`),
+      )
+    : null;
+  const deploymentEvents = new DeploymentEvents(audit, webhooks, wakeups);
   const rolloutEngine = new RolloutEngine(deploymentRows, deploymentEvents, now, (err, what) =>
     options.logger.error({ err }, `rollout engine: ${what} failed`),
   );

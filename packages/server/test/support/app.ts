@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.js';
 import { buildApp, createDatabase, createLogger, migrateToLatest, type RegisteredRoute, type ServerConfig } from '../../src/index.js';
 import { UserRepository } from '../../src/repositories/user.repository.js';
+import type { WakeupPublisher } from '../../src/services/device-wakeups.js';
 import { ensureFirstAdmin } from '../../src/services/first-admin.service.js';
 import { LoginThrottle } from '../../src/services/login-throttle.js';
 import type { TestDatabase } from './databases.js';
@@ -25,6 +26,7 @@ export interface TestAppOptions {
   readonly devices?: Partial<ServerConfig['devices']>;
   readonly manufacturingCas?: readonly X509Certificate[];
   readonly artifacts?: Partial<ServerConfig['artifacts']>;
+  readonly wakeups?: { readonly publisher: WakeupPublisher; readonly topicPrefix: string };
 }
 
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
@@ -48,6 +50,7 @@ export async function testApp(target: TestDatabase, options: TestAppOptions = {}
     manufacturingCas: options.manufacturingCas ?? [],
     dataDir: target.config.dataDir,
     artifacts: { ...target.config.artifacts, ...options.artifacts },
+    ...(options.wakeups ? { wakeups: options.wakeups } : {}),
   });
   await app.ready();
   return {

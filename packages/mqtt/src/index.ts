@@ -1,0 +1,2 @@
+export * from './mqtt-client.js';
+export * from './mqtt-session.js';
