@@ -68,7 +68,11 @@ export class MqttClient {
       try {
         const session = await MqttSession.open(this.options);
         if (this.events.onMessage) session.onMessage(this.events.onMessage);
-        if (this.topics.size > 0) await session.subscribe([...this.topics]);
+        if (this.topics.size > 0)
+          await session.subscribe([...this.topics]).catch(async (err) => {
+            await session.close();
+            throw err;
+          });
         if (this.stopped) {
           await session.close();
           break;

@@ -100,6 +100,8 @@ export class MqttSession {
       };
       const timer = setTimeout(() => fail(new Error(`no CONNACK within ${timeoutMs / 1000} s`)), timeoutMs);
       socket.once('error', fail);
+      const closedEarly = () => fail(new Error('the broker closed the connection before accepting it'));
+      socket.once('close', closedEarly);
       const parser = mqttPacket.parser({ protocolVersion: 4 });
       let connected = false;
       parser.on('packet', (packet: Packet) => {
@@ -116,6 +118,7 @@ export class MqttSession {
         connected = true;
         clearTimeout(timer);
         socket.off('error', fail);
+        socket.off('close', closedEarly);
         session.watch(options.keepaliveSeconds ?? 30);
         resolve(session);
       });
@@ -144,9 +147,9 @@ export class MqttSession {
 
   async subscribe(topics: readonly string[], qos: 0 | 1 = 1): Promise<void> {
     const messageId = this.id();
-    const answer = this.expect(messageId);
+    // Sent first: a closed connection throws here, before anything waits for an answer.
     this.send({ cmd: 'subscribe', messageId, subscriptions: topics.map((topic) => ({ topic, qos })) });
-    const suback = (await answer) as mqttPacket.ISubackPacket;
+    const suback = (await this.expect(messageId)) as mqttPacket.ISubackPacket;
     const refused = topics.filter((_, i) => suback.granted[i] === 0x80);
     if (refused.length > 0)
       throw new SlipwayError('SLW_MQTT_SUBSCRIBE_REFUSED', `the MQTT broker refused the subscription to ${refused.join(', ')}`);
@@ -159,9 +162,8 @@ export class MqttSession {
       return;
     }
     const messageId = this.id();
-    const answer = this.expect(messageId);
     this.send({ cmd: 'publish', topic, payload, qos: 1, dup: false, retain: false, messageId });
-    await answer;
+    await this.expect(messageId);
   }
 
   /** DISCONNECT and close: `closed` then resolves with null. */

@@ -18,7 +18,8 @@ const PHASE_STARTS: ReadonlySet<DeploymentEventType> = new Set(['deployment.star
 
 /**
  * What happens to a deployment, told twice: to the audit log (who or what did it, in the chain)
- * and to webhooks subscribed to the event type. Changes the rollout engine makes by itself are
+ * and to webhooks subscribed to the event type; a phase that starts also wakes its devices over
+ * MQTT when a broker is configured. Changes the rollout engine makes by itself are
  * recorded with the `system` actor.
  */
 export class DeploymentEvents {
@@ -30,7 +31,7 @@ export class DeploymentEvents {
 
   /** A phase that just started has devices to wake (in the background: the caller does not wait for the broker). */
   private wake(type: DeploymentEventType, deploymentId: string): void {
-    if (this.wakeups && PHASE_STARTS.has(type)) void this.wakeups.phaseStarted(deploymentId).catch(() => undefined);
+    if (this.wakeups && PHASE_STARTS.has(type)) void this.wakeups.phaseStarted(deploymentId);
   }
 
   async system(type: DeploymentEventType, deploymentId: string, data: Record<string, unknown>): Promise<void> {

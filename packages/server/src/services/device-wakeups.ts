@@ -28,8 +28,17 @@ export class DeviceWakeups {
     return `${prefix}/devices/${deviceId}/wake`;
   }
 
-  /** Wakes the devices of the deployment's current phase that have not started; returns how many were told. */
+  /** Wakes the devices of the deployment's current phase that have not started; returns how many were told. Never throws. */
   async phaseStarted(deploymentId: string): Promise<number> {
+    try {
+      return await this.wakePhase(deploymentId);
+    } catch (err) {
+      this.report(err, `waking the devices of deployment ${deploymentId} over MQTT`);
+      return 0;
+    }
+  }
+
+  private async wakePhase(deploymentId: string): Promise<number> {
     const deployment = await this.deployments.byId(deploymentId);
     if (deployment?.status !== 'active' || deployment.currentPhase === 0) return 0;
     let woken = 0;
