@@ -36,6 +36,7 @@ COPY packages/testkit/package.json packages/testkit/
 COPY packages/agent/package.json packages/agent/
 COPY packages/server/package.json packages/server/
 COPY packages/cli/package.json packages/cli/
+COPY packages/web/package.json packages/web/
 COPY packages/libdeflate packages/libdeflate
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
@@ -49,7 +50,7 @@ RUN cd packages/server \
   && node -e "new (require('better-sqlite3'))(':memory:').close(); require('zstd-napi'); require('@node-rs/argon2')" \
   && node --input-type=module -e "const { libdeflate } = await import('@slipway/libdeflate'); if (!libdeflate) throw new Error('@slipway/libdeflate was not built');"
 # Only production dependencies (the built addons stay), then only what `slipway server` loads:
-# the CLI bundle, and the compiled server, mqtt and core with their package.json files.
+# the CLI bundle, the compiled server, mqtt and core with their package.json files, and the web UI's static files.
 RUN npm prune --omit=dev --no-audit --no-fund \
   && rm -rf node_modules/@slipway/agent node_modules/@slipway/testkit node_modules/.bin \
   && mkdir -p /out/app/packages \
@@ -60,7 +61,9 @@ RUN npm prune --omit=dev --no-audit --no-fund \
        && cp -a packages/$p/dist/src /out/app/packages/$p/dist/ \
        && if [ -d packages/$p/node_modules ]; then cp -a packages/$p/node_modules /out/app/packages/$p/; fi; \
      done \
-  && mkdir -p /out/app/packages/cli/dist /out/app/packages/libdeflate/build/Release \
+  && mkdir -p /out/app/packages/cli/dist /out/app/packages/libdeflate/build/Release /out/app/packages/web/dist \
+  && cp -a packages/web/package.json /out/app/packages/web/ \
+  && cp -a packages/web/dist/ui /out/app/packages/web/dist/ \
   && cp -a packages/cli/package.json packages/cli/bin /out/app/packages/cli/ \
   && cp -a packages/cli/dist/slipway.mjs packages/cli/dist/slipway.mjs.map /out/app/packages/cli/dist/ \
   && cp -a packages/libdeflate/package.json packages/libdeflate/index.js /out/app/packages/libdeflate/ \

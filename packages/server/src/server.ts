@@ -10,6 +10,7 @@ import type { ServerConfig } from './config/server-config.js';
 import { createDatabase } from './db/create-database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './http/build-app.js';
+import { defaultWebDir } from './http/web-ui.js';
 import { startMqttPublisher } from './notify/mqtt-publisher.js';
 import { AuditRepository } from './repositories/audit.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
@@ -88,6 +89,8 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
     const deviceCas = await loadCertificates(config.devices.mtls.caFiles, 'device CA');
     const deviceCrls = await loadCrls(config.devices.mtls.crlFiles);
     mqtt = await startMqttPublisher(config.mqtt, logger);
+    const webDir = config.web.dir || defaultWebDir();
+    if (webDir === null) logger.warn('web UI not found: the @slipway/web package is not installed');
     const { app } = await buildApp({
       db,
       databaseKind: kind,
@@ -104,6 +107,7 @@ export async function startServer(config: Readonly<ServerConfig>, options: Start
       deployments: config.deployments,
       deviceTrust: { cas: deviceCas.map((c) => c.toString()), crls: deviceCrls },
       ...(mqtt ? { wakeups: { publisher: mqtt, topicPrefix: config.mqtt.topicPrefix } } : {}),
+      webDir,
     });
     const { host, port } = parseListen(config.listen);
     await app.listen({ host, port });

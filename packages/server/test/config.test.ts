@@ -35,6 +35,11 @@ test('layers defaults < file < SLIPWAY_* environment < flags, key by key', async
   assert.equal(config.dataDir, '/from-file', 'the file beats the default');
 });
 
+test('web.dir defaults to empty (the @slipway/web package) and SLIPWAY_WEB_DIR sets it', async () => {
+  assert.equal((await loadServerConfig({}, {})).web.dir, '');
+  assert.equal((await loadServerConfig({}, { SLIPWAY_WEB_DIR: '/srv/slipway-ui' })).web.dir, '/srv/slipway-ui');
+});
+
 test('names an unknown key in the config file (SLW_CONFIG_UNKNOWN_KEY)', async () => {
   const file = await configFile('typo.json', { tls: { certFlie: '/x.pem' } });
   await assert.rejects(loadServerConfig({ configFile: file }, {}), (err: Error & { code?: string }) => {

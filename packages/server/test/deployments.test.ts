@@ -397,6 +397,64 @@ for (const [name, make] of DIALECTS) {
       assert.equal(errorCode(await report(stranger, d.id, 'success')), 'SLW_DEPLOYMENT_NOT_FOUND');
     });
 
+    test('a device in two deployments lists both, newest first, with its status in each', async (ctx) => {
+      if (!target) return ctx.skip(skip);
+      const [device, bystander] = (await admitFleet(t.app, ca, 'GW-HIST', 2, 'gw-a')) as [FleetDevice, FleetDevice];
+      const history = (id: string, query = '') => t.app.inject({ url: `${API}/devices/${id}/deployments${query}`, headers: bearer(admin) });
+      assert.deepEqual((await history(device.id)).json(), { deployments: [] });
+      const first = await created({ devices: [device.id] });
+      await offer(device);
+      await install(device, first.id, 'failure');
+      await uploadArtifact(t.app, admin, target.config.dataDir, release, 'gateway-os', '2.1', ['gw-a']);
+      const second = await created({ devices: [device.id], artifact: 'gateway-os@2.1' });
+      await report(device, second.id, 'downloading', 1, { progress: 40 });
+      const response = await history(device.id);
+      assert.equal(response.statusCode, 200, response.body);
+      const { deployments } = response.json() as { deployments: Record<string, unknown>[] };
+      assert.deepEqual(
+        deployments.map(({ updatedAt, finishedAt, ...rest }) => ({ ...rest, updated: typeof updatedAt, finished: finishedAt !== null })),
+        [
+          {
+            deploymentId: second.id,
+            artifact: { name: 'gateway-os', version: '2.1' },
+            deploymentStatus: 'active',
+            phase: 1,
+            status: 'downloading',
+            attempt: 1,
+            progress: 40,
+            message: null,
+            updated: 'string',
+            finished: false,
+          },
+          {
+            deploymentId: first.id,
+            artifact: { name: 'gateway-os', version: '2.0' },
+            deploymentStatus: (await show(first.id)).status,
+            phase: 1,
+            status: 'failure',
+            attempt: 1,
+            progress: null,
+            message: null,
+            updated: 'string',
+            finished: true,
+          },
+        ],
+      );
+      const newest = (await history(device.id, '?limit=1')).json() as { deployments: { deploymentId: string }[] };
+      assert.deepEqual(
+        newest.deployments.map((d) => d.deploymentId),
+        [second.id],
+      );
+      assert.deepEqual((await history(bystander.id)).json(), { deployments: [] });
+      assert.equal(errorCode(await history('00000000-0000-4000-8000-000000000000')), 'SLW_DEVICE_NOT_FOUND');
+      assert.equal((await history('00000000-0000-4000-8000-000000000000')).statusCode, 404);
+      assert.equal(errorCode(await history('not-a-device')), 'SLW_DEVICE_NOT_FOUND');
+      assert.equal((await history(device.id, '?limit=0')).statusCode, 400);
+      assert.equal((await history(device.id, '?limit=501')).statusCode, 400);
+      assert.equal((await history(device.id, '?since=1')).statusCode, 400);
+      assert.equal((await control(second.id, 'abort')).statusCode, 200);
+    });
+
     test('the download link from the offer gives the artifact bytes, and a phase start time holds the rollout back', async (ctx) => {
       if (!target) return ctx.skip(skip);
       const [device] = (await admitFleet(t.app, ca, 'GW-LINK', 1, 'gw-a')) as [FleetDevice];

@@ -74,6 +74,29 @@ describe('management API authorization', () => {
     }
   });
 
+  test("whoami lists exactly the permissions of the caller's role, sorted", async () => {
+    const whoami = async (token: string) =>
+      (await t.app.inject({ url: `${API}/auth/whoami`, headers: bearer(token) })).json() as { role: string; permissions: string[] };
+    const viewer = await whoami(roleTokens.get('viewer') as string);
+    assert.equal(viewer.role, 'viewer');
+    assert.ok(viewer.permissions.includes('devices.read'));
+    assert.ok(!viewer.permissions.includes('devices.admit'));
+    const admin = await whoami(adminToken);
+    assert.ok(admin.permissions.includes('users.write'));
+    assert.deepEqual(admin.permissions, Object.keys(PERMISSIONS).sort());
+    for (const role of ROLES) {
+      const { permissions } = await whoami(roleTokens.get(role) as string);
+      assert.deepEqual(
+        permissions,
+        Object.entries(PERMISSIONS)
+          .filter(([, roles]) => (roles as readonly string[]).includes(role))
+          .map(([permission]) => permission)
+          .sort(),
+        role,
+      );
+    }
+  });
+
   test('revoking a token, disabling a user and changing a role take effect on the very next request', async () => {
     const token = await tokenFor(t, adminToken, 'admin');
     assert.equal((await t.app.inject({ url: `${API}/users`, headers: bearer(token) })).statusCode, 200);
@@ -303,6 +326,79 @@ for (const [name, make] of DIALECTS) {
       assert.equal((await t.app.inject({ url: `${API}/auth/whoami`, headers: bearer(token) })).json().role, 'viewer');
       await t.app.inject({ method: 'POST', url: `${API}/auth/logout`, headers: bearer(session) });
       assert.equal((await t.app.inject({ url: `${API}/users`, headers: bearer(session) })).statusCode, 401);
+    } finally {
+      await t.close();
+      await target.cleanup();
+    }
+  });
+}
+
+for (const [name, make] of DIALECTS) {
+  test(`audit entries filter by action prefix, actor and severity, and page newest first on ${name}`, async (ctx) => {
+    const target = await make();
+    if (!target) return ctx.skip('PostgreSQL is not reachable here (CI=true makes this a failure)');
+    const t = await testApp(target);
+    try {
+      const admin = await login(t.app, 'admin', ADMIN_PASSWORD);
+      for (const username of ['carol', 'dave', 'erin'])
+        await t.app.inject({
+          method: 'POST',
+          url: `${API}/users`,
+          headers: bearer(admin),
+          payload: { username, password: 'a long enough password', role: 'viewer' },
+        });
+      await t.app.inject({ method: 'POST', url: `${API}/users/dave/disable`, headers: bearer(admin) });
+      await t.app.inject({ method: 'POST', url: `${API}/auth/login`, payload: { username: 'erin', password: 'wrong password' } });
+      type Page = { entries: { seq: number; action: string; actorId: string | null; details: string | null }[]; next: number | null };
+      const entries = async (query: string): Promise<Page> => {
+        const response = await t.app.inject({ url: `${API}/audit/entries${query}`, headers: bearer(admin) });
+        assert.equal(response.statusCode, 200, `${query}: ${response.body}`);
+        return response.json() as Page;
+      };
+      const everything = await entries('');
+      assert.equal(everything.next, null);
+      assert.deepEqual(
+        everything.entries.map((e) => e.seq),
+        everything.entries.map((_, i) => i + 1),
+        'oldest first by default',
+      );
+      const users = await entries('?action=user.');
+      assert.deepEqual(
+        users.entries.map((e) => e.action),
+        ['user.create', 'user.create', 'user.create', 'user.disable'],
+      );
+      const adminId = users.entries[0]?.actorId as string;
+      const byAdmin = await entries(`?actor=${encodeURIComponent(adminId)}`);
+      assert.ok(byAdmin.entries.length >= 5 && byAdmin.entries.every((e) => e.actorId === adminId));
+      const warnings = await entries('?severity=warning');
+      assert.ok(warnings.entries.some((e) => e.action === 'user.disable'));
+      assert.ok(warnings.entries.every((e) => JSON.parse(e.details as string).severity === 'warning'));
+      const any = await entries('?severity=any&order=desc');
+      assert.ok(any.entries.every((e) => ['warning', 'critical'].includes(JSON.parse(e.details as string).severity)));
+      assert.deepEqual(
+        any.entries.map((e) => e.seq),
+        [...any.entries.map((e) => e.seq)].sort((a, b) => b - a),
+      );
+
+      const walked: number[] = [];
+      let query = '?order=desc&limit=2';
+      for (let pages = 0; pages < 100; pages++) {
+        const page = await entries(query);
+        walked.push(...page.entries.map((e) => e.seq));
+        if (page.next === null) break;
+        query = `?order=desc&limit=2&before=${page.next}`;
+      }
+      assert.deepEqual(walked, everything.entries.map((e) => e.seq).reverse());
+      for (const bad of [
+        '?action=user%25',
+        '?action=a%20b',
+        `?action=${'a'.repeat(65)}`,
+        '?severity=info',
+        '?order=up',
+        '?actor=',
+        '?who=x',
+      ])
+        assert.equal((await t.app.inject({ url: `${API}/audit/entries${bad}`, headers: bearer(admin) })).statusCode, 400, bad);
     } finally {
       await t.close();
       await target.cleanup();

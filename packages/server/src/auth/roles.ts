@@ -44,3 +44,8 @@ export function isRole(value: string): value is Role {
 export function allows(role: string, permission: Permission): boolean {
   return (PERMISSIONS[permission] as readonly string[]).includes(role);
 }
+
+/** Every permission the role has, sorted by name. */
+export function permissionsOf(role: string): Permission[] {
+  return (Object.keys(PERMISSIONS) as Permission[]).filter((permission) => allows(role, permission)).sort();
+}

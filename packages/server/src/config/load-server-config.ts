@@ -28,6 +28,7 @@ const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   SLIPWAY_DEVICE_CRL_FILES: ['devices', 'mtls', 'crlFiles'],
   SLIPWAY_MQTT_URL: ['mqtt', 'url'],
   SLIPWAY_MQTT_CA_FILE: ['mqtt', 'caFile'],
+  SLIPWAY_WEB_DIR: ['web', 'dir'],
 };
 
 /** Variables that hold a list: comma-separated. */

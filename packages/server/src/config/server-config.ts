@@ -136,6 +136,14 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** The web UI, served at /. */
+    web: Type.Object(
+      {
+        /** The built UI (index.html and assets/); empty: the @slipway/web package's dist/ui directory. */
+        dir: Type.String({ default: '', maxLength: 4096 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     /** How long a SIGTERM waits for requests in flight before closing anyway. */
     shutdownGraceSeconds: Type.Integer({ default: 10, minimum: 0, maximum: 600 }),
   },

@@ -50,6 +50,7 @@ import { healthRoutes } from './health.routes.js';
 import { MANAGEMENT_PREFIX, managementApi } from './management-api/plugin.js';
 import { registerMetrics } from './metrics.js';
 import { OneLinePerRequest } from './request-log.js';
+import { loadWebUi, webUi } from './web-ui.js';
 
 export interface AppOptions {
   readonly db: Kysely<Database>;
@@ -75,6 +76,8 @@ export interface AppOptions {
   readonly wakeups?: { readonly publisher: WakeupPublisher; readonly topicPrefix: string };
   /** CA certificates whose device certificates are admitted at first contact (zero-touch). */
   readonly manufacturingCas?: readonly X509Certificate[];
+  /** The built web UI (index.html and assets/), served at /; absent or null: no UI. */
+  readonly webDir?: string | null;
 }
 
 export interface RegisteredRoute {
@@ -235,6 +238,8 @@ export async function buildApp(options: AppOptions): Promise<SlipwayApp> {
     deployments: new DeviceDeployments(deploymentRows, downloadUrls, deploymentEvents, rolloutEngine, now),
     presence: new DevicePresence(devices, now, (err) => options.logger.warn({ err }, 'recording when devices were last seen failed')),
   });
+  const webFiles = options.webDir ? await loadWebUi(options.webDir, options.logger) : null;
+  if (webFiles) await app.register(webUi, { files: webFiles });
   return { app, routes };
 }
 

@@ -28,6 +28,13 @@ export interface OfferRow {
   readonly sha256: string;
 }
 
+/** A device's row in one deployment, with that deployment's status and artifact (null once deleted). */
+export interface DeviceHistoryRow extends DeploymentDeviceRow {
+  readonly deploymentStatus: DeploymentStatus;
+  readonly artifactName: string | null;
+  readonly artifactVersion: string | null;
+}
+
 export interface StatusCount {
   readonly deploymentId: string;
   readonly phase: number;
@@ -143,6 +150,21 @@ export class DeploymentRepository {
     const total = await query.select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
     const rows = await query.selectAll().orderBy('phase').orderBy('deviceId').offset(offset).limit(limit).execute();
     return { rows, total: Number(total.n) };
+  }
+
+  /** Every deployment the device is a target of, newest first (a deleted artifact leaves nulls). */
+  async ofDevice(deviceId: string, limit: number): Promise<DeviceHistoryRow[]> {
+    return this.db
+      .selectFrom('deploymentDevice as dd')
+      .innerJoin('deployment as d', 'd.id', 'dd.deploymentId')
+      .leftJoin('artifact as a', 'a.id', 'd.artifactId')
+      .selectAll('dd')
+      .select(['d.status as deploymentStatus', 'a.name as artifactName', 'a.version as artifactVersion'])
+      .where('dd.deviceId', '=', deviceId)
+      .orderBy('d.createdAt', 'desc')
+      .orderBy('d.id', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   async device(deploymentId: string, deviceId: string): Promise<DeploymentDeviceRow | undefined> {

@@ -7,6 +7,7 @@ import type { DeviceRepository } from '../repositories/device.repository.js';
 import type { AuditLog } from './audit-log.service.js';
 import type { DeploymentEvents } from './deployment-events.js';
 import { type DeploymentView, deploymentView, tally } from './deployment-view.js';
+import { DEVICE_ID } from './device.service.js';
 import type { GroupService } from './group.service.js';
 import { parseWindow } from './maintenance-window.js';
 import type { RolloutEngine } from './rollout-engine.js';
@@ -36,6 +37,20 @@ export interface CreatedDeployment extends DeploymentView {
 
 export interface DeploymentDeviceView {
   readonly deviceId: string;
+  readonly phase: number;
+  readonly status: DeviceDeploymentStatus;
+  readonly attempt: number;
+  readonly progress: number | null;
+  readonly message: string | null;
+  readonly updatedAt: string;
+  readonly finishedAt: string | null;
+}
+
+/** One deployment in a device's history. */
+export interface DeviceHistoryEntry {
+  readonly deploymentId: string;
+  readonly artifact: { readonly name: string; readonly version: string };
+  readonly deploymentStatus: DeploymentStatus;
   readonly phase: number;
   readonly status: DeviceDeploymentStatus;
   readonly attempt: number;
@@ -200,6 +215,27 @@ export class DeploymentService {
     const row = await this.require(idOrPrefix);
     const { rows, total } = await this.deployments.devices(row.id, filter, (page - 1) * perPage, perPage);
     return { devices: rows.map(deviceView), total };
+  }
+
+  /** The deployments the device is (or was) a target of, newest first. */
+  async historyOf(deviceId: string, limit: number): Promise<{ deployments: DeviceHistoryEntry[] }> {
+    if (!DEVICE_ID.test(deviceId) || !(await this.devices.findById(deviceId)))
+      throw new SlipwayError('SLW_DEVICE_NOT_FOUND', `no device has the id ${deviceId.slice(0, 64)}`);
+    const rows = await this.deployments.ofDevice(deviceId, limit);
+    return {
+      deployments: rows.map((r) => ({
+        deploymentId: r.deploymentId,
+        artifact: { name: r.artifactName ?? '(deleted)', version: r.artifactVersion ?? '' },
+        deploymentStatus: r.deploymentStatus,
+        phase: r.phase,
+        status: r.status,
+        attempt: r.attempt,
+        progress: r.progress,
+        message: r.message,
+        updatedAt: r.updatedAt,
+        finishedAt: r.finishedAt,
+      })),
+    };
   }
 
   async logs(idOrPrefix: string, deviceId: string): Promise<{ attempt: number; receivedAt: string; log: string }[]> {

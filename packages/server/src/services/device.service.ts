@@ -164,13 +164,14 @@ export class DeviceService {
   }
 
   private async require(id: string): Promise<DeviceRow> {
-    const device = UUID.test(id) ? await this.devices.findById(id) : undefined;
+    const device = DEVICE_ID.test(id) ? await this.devices.findById(id) : undefined;
     if (!device) throw new SlipwayError('SLW_DEVICE_NOT_FOUND', `no device has the id ${id.slice(0, 64)}`);
     return device;
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Device ids are UUIDs: anything else names no device, without asking the database. */
+export const DEVICE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function summary(d: DeviceRow): DeviceSummary {
   return {

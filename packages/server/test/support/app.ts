@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { Database } from '../../src/db/schema.js';
 import { buildApp, createDatabase, createLogger, migrateToLatest, type RegisteredRoute, type ServerConfig } from '../../src/index.js';
 import { UserRepository } from '../../src/repositories/user.repository.js';
@@ -27,6 +28,10 @@ export interface TestAppOptions {
   readonly manufacturingCas?: readonly X509Certificate[];
   readonly artifacts?: Partial<ServerConfig['artifacts']>;
   readonly wakeups?: { readonly publisher: WakeupPublisher; readonly topicPrefix: string };
+  /** Serve the web UI from here (default: no UI). */
+  readonly webDir?: string;
+  /** Default: silent. */
+  readonly logger?: Logger;
 }
 
 /** The real app (no listening socket), migrated, with the first admin, on the given database. */
@@ -41,7 +46,7 @@ export async function testApp(target: TestDatabase, options: TestAppOptions = {}
     databaseKind: kind,
     poolStats,
     soleWriter,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
     version: 'test',
     tls: null,
     throttle,
@@ -51,6 +56,7 @@ export async function testApp(target: TestDatabase, options: TestAppOptions = {}
     dataDir: target.config.dataDir,
     artifacts: { ...target.config.artifacts, ...options.artifacts },
     ...(options.wakeups ? { wakeups: options.wakeups } : {}),
+    ...(options.webDir !== undefined ? { webDir: options.webDir } : {}),
   });
   await app.ready();
   return {

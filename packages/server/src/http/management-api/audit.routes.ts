@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AuditRepository } from '../../repositories/audit.repository.js';
+import type { AuditFilter, AuditRepository } from '../../repositories/audit.repository.js';
 import type { AuditLog } from '../../services/audit-log.service.js';
 
 const MAX_PAGE = 1000;
@@ -26,23 +26,41 @@ export async function auditRoutes(app: FastifyInstance, { audit, entries }: { au
   ]);
   app.get('/audit/verify', { config: { permission: 'audit.read' }, schema: { response: { 200: Verdict } } }, async () => audit.verify());
 
-  // Read-only and paged; there is no route that changes or deletes an entry.
+  // Read-only and paged; there is no route that changes or deletes an entry. Oldest first, the
+  // next page starts `after` the last seq; newest first (`order=desc`), it ends `before` it.
   app.get(
     '/audit/entries',
     {
       config: { permission: 'audit.read' },
       schema: {
         querystring: Type.Object(
-          { after: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE })) },
+          {
+            after: Type.Optional(Type.Integer({ minimum: 0 })),
+            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE })),
+            order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+            action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
+            actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            severity: Type.Optional(Type.Union([Type.Literal('warning'), Type.Literal('critical'), Type.Literal('any')])),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ entries: Type.Array(Entry), next: Type.Union([Type.Integer(), Type.Null()]) }) },
       },
     },
     async (request) => {
-      const { after = 0, limit = MAX_PAGE } = request.query as { after?: number; limit?: number };
-      const page = await entries.page(after, limit);
-      return { entries: page, next: page.length === limit ? (page.at(-1)?.seq ?? null) : null };
+      const {
+        limit = MAX_PAGE,
+        action,
+        actor,
+        ...rest
+      } = request.query as Omit<AuditFilter, 'actionPrefix' | 'actorId'> & {
+        limit?: number;
+        action?: string;
+        actor?: string;
+      };
+      return entries.search({ ...rest, ...(action ? { actionPrefix: action } : {}), ...(actor ? { actorId: actor } : {}) }, limit);
     },
   );
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { clearedCookies, sessionCookies } from '../../auth/cookies.js';
+import { permissionsOf } from '../../auth/roles.js';
 import { newSecret } from '../../auth/secrets.js';
 import { type AuthService, SESSION_LIFETIME_MS } from '../../services/auth.service.js';
 import { Username } from './schemas.js';
@@ -36,8 +37,18 @@ export async function authRoutes(app: FastifyInstance, { auth }: { auth: AuthSer
     '/auth/whoami',
     {
       config: { permission: 'session.read' },
-      schema: { response: { 200: Type.Object({ kind: Type.String(), name: Type.String(), role: Type.String() }) } },
+      schema: {
+        response: {
+          200: Type.Object({ kind: Type.String(), name: Type.String(), role: Type.String(), permissions: Type.Array(Type.String()) }),
+        },
+      },
     },
-    async (request) => ({ kind: request.principal?.kind, name: request.principal?.name, role: request.principal?.role }),
+    // The UI shows only what the caller may do; the server still checks every request.
+    async (request) => ({
+      kind: request.principal?.kind,
+      name: request.principal?.name,
+      role: request.principal?.role,
+      permissions: permissionsOf(request.principal?.role ?? ''),
+    }),
   );
 }

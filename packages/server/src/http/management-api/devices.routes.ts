@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { SlipwayError } from '@slipway/core';
 import type { FastifyInstance } from 'fastify';
+import type { DeploymentService } from '../../services/deployment.service.js';
 import {
   type AdmissionDecision,
   type DeviceService,
@@ -65,9 +66,29 @@ const PreauthorizeBody = Type.Object(
   { additionalProperties: false },
 );
 
+const DeviceHistory = Type.Object({
+  deployments: Type.Array(
+    Type.Object({
+      deploymentId: Type.String(),
+      artifact: Type.Object({ name: Type.String(), version: Type.String() }),
+      deploymentStatus: Type.String(),
+      phase: Type.Integer(),
+      status: Type.String(),
+      attempt: Type.Integer(),
+      progress: Type.Union([Type.Integer(), Type.Null()]),
+      message: Type.Union([Type.String(), Type.Null()]),
+      updatedAt: Type.String(),
+      finishedAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
 export const ATTRIBUTE_FILTER = /^attr\.([a-z][a-z0-9_.-]{0,63})$/;
 
-export async function deviceRoutes(app: FastifyInstance, { devices }: { devices: DeviceService }) {
+export async function deviceRoutes(
+  app: FastifyInstance,
+  { devices, deployments }: { devices: DeviceService; deployments: DeploymentService },
+) {
   app.get(
     '/devices',
     {
@@ -97,6 +118,19 @@ export async function deviceRoutes(app: FastifyInstance, { devices }: { devices:
     '/devices/:id',
     { config: { permission: 'devices.read' }, schema: { params: ById, response: { 200: DeviceDetails } } },
     async (request) => devices.show((request.params as { id: string }).id),
+  );
+
+  app.get(
+    '/devices/:id/deployments',
+    {
+      config: { permission: 'devices.read' },
+      schema: {
+        params: ById,
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }, { additionalProperties: false }),
+        response: { 200: DeviceHistory },
+      },
+    },
+    async (request) => deployments.historyOf((request.params as { id: string }).id, (request.query as { limit: number }).limit),
   );
 
   for (const decision of ['accept', 'reject', 'decommission'] as const satisfies readonly AdmissionDecision[]) {

@@ -54,7 +54,7 @@ export async function managementApi(app: FastifyInstance, services: ManagementSe
   await app.register(userRoutes, { users: services.users });
   await app.register(tokenRoutes, { tokens: services.tokens });
   await app.register(auditRoutes, { audit: services.audit, entries: services.auditEntries });
-  await app.register(deviceRoutes, { devices: services.devices });
+  await app.register(deviceRoutes, { devices: services.devices, deployments: services.deployments });
   await app.register(groupRoutes, { groups: services.groups });
   await app.register(trustRoutes, { roots: services.trustRoots });
   await app.register(artifactRoutes, { artifacts: services.artifacts });
