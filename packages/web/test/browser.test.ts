@@ -196,7 +196,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       await page.getByRole('button', { name: 'New deployment' }).click();
       await page.getByLabel('Artifact').selectOption('gateway-os@2.0');
       await page.getByLabel('Devices by serial').fill(SERIALS.join(', '));
-      await page.getByLabel('Phases').fill('50%,100%');
+      await page.getByRole('textbox', { name: /^Phases/ }).fill('50%,100%');
       await page.getByLabel('Success threshold').fill('100%');
       await page.getByRole('button', { name: 'Start rollout' }).click();
       await page.waitForURL(/#\/deployments\/[0-9a-f-]{36}$/);
@@ -267,6 +267,60 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
     }
   });
 
+  test('a rollout that waits for approval is paused, resumed and advanced from its page', async (t) => {
+    if (missing) return t.skip(missing);
+    const image = join(dir, 'rootfs-2.1.img');
+    await writeFile(image, Buffer.alloc(256 * 1024, 9));
+    const file = join(dir, 'gateway-os-2.1.slw');
+    await createArtifact(file, {
+      name: 'gateway-os',
+      version: '2.1',
+      securityVersion: 1,
+      deviceTypes: [DEVICE_TYPE],
+      payloadType: 'rootfs',
+      payloads: [{ path: image, name: 'rootfs.img' }],
+      compression: 'none',
+      now: new Date(),
+      signers: [release],
+    });
+    await admin.call('POST', `${API}/artifacts`, {
+      body: await readFile(file),
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/octet-stream' },
+    });
+    const { context, page } = await newPage();
+    try {
+      await logIn(page, 'admin', ADMIN_PASSWORD);
+      await page.goto(`${server.url}/#/deployments`);
+      await page.getByRole('button', { name: 'New deployment' }).click();
+      await page.getByLabel('Artifact').selectOption('gateway-os@2.1');
+      await page.getByLabel('Devices by serial').fill(SERIALS.join(', '));
+      await page.getByRole('textbox', { name: /^Phases/ }).fill('50%,100%');
+      await page.getByLabel('Success threshold').fill('100%');
+      await page.getByLabel('Each phase waits for approval').check();
+      await page.getByRole('button', { name: 'Start rollout' }).click();
+      await page.waitForURL(/#\/deployments\/[0-9a-f-]{36}$/);
+      const id = page.url().split('/').pop() as string;
+      const status = async () => (await call<{ status: string; currentPhase: number }>('GET', `/deployments/${id}`)).status;
+
+      await page.getByRole('button', { name: 'Pause', exact: true }).click();
+      await page.getByRole('button', { name: 'Resume', exact: true }).waitFor();
+      assert.equal(await status(), 'paused');
+      await page.getByRole('button', { name: 'Resume', exact: true }).click();
+      await page.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+      // Phase 1 finishes and waits for approval: phase 2 starts only from the button.
+      await page.getByText('1 of 1 succeeded (1 needed), 0 failed (halts at 1), 0 working · done').waitFor({ timeout: 60_000 });
+      assert.equal((await call<{ currentPhase: number }>('GET', `/deployments/${id}`)).currentPhase, 1);
+      await page.getByRole('button', { name: 'Start phase 2 now' }).click();
+      await page
+        .locator('.badge', { hasText: /^succeeded$/ })
+        .first()
+        .waitFor({ timeout: 60_000 });
+      assert.equal(await status(), 'succeeded');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a viewer is offered no control that changes anything, and the API refuses a crafted change', async (t) => {
     if (missing) return t.skip(missing);
     await call('POST', '/users', { username: 'vera', password: VIEWER_PASSWORD, role: 'viewer' });
@@ -321,6 +375,36 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       assert.equal(crafted.status, 403);
       assert.equal(crafted.body.error.code, 'SLW_AUTH_FORBIDDEN');
       assert.equal((await call<{ status: string }>('GET', `/devices/${gw1.devices[0]?.id}`)).status, 'accepted');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the login and the navigation work from the keyboard alone', async (t) => {
+    if (missing) return t.skip(missing);
+    const { context, page } = await newPage();
+    try {
+      await page.goto(server.url);
+      await page.getByLabel('User name').waitFor();
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('admin');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(ADMIN_PASSWORD);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+      // The first Tab reaches the skip link, which moves focus to the page's content.
+      await page.keyboard.press('Tab');
+      assert.equal(
+        await page.evaluate(
+          () => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent,
+        ),
+        'Skip to content',
+      );
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
     } finally {
       await context.close();
     }

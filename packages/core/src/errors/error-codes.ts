@@ -189,6 +189,8 @@ export const ERROR_CODES = {
   SLW_SERVER_NOT_LOGGED_IN: code(401, false, 'No server or credentials: run slipway login, or set SLIPWAY_SERVER and SLIPWAY_TOKEN.'),
   SLW_AUDIT_CHAIN_BROKEN: code(500, false, 'The audit log chain does not verify: an entry was edited, deleted or reordered.'),
 
+  SLW_UI_NETWORK: code(503, true, 'The web UI cannot reach the server (network down, or the server stopped).'),
+  SLW_UI_RESPONSE: code(502, true, 'The web UI got an answer that is not a Slipway API response (a proxy error page, say).'),
   SLW_MQTT_CONNECT_FAILED: code(
     503,
     true,
