@@ -111,6 +111,25 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
     return reply.body as T;
   }
 
+  /** `gateway-os VERSION`, a rootfs image of `size` bytes for the gateways, signed by the release key. */
+  async function signedArtifact(version: string, size: number): Promise<string> {
+    const image = join(dir, `rootfs-${version}.img`);
+    await writeFile(image, Buffer.alloc(size, version));
+    const file = join(dir, `gateway-os-${version}.slw`);
+    await createArtifact(file, {
+      name: 'gateway-os',
+      version,
+      securityVersion: 1,
+      deviceTypes: [DEVICE_TYPE],
+      payloadType: 'rootfs',
+      payloads: [{ path: image, name: 'rootfs.img' }],
+      compression: 'none',
+      now: new Date(),
+      signers: [release],
+    });
+    return file;
+  }
+
   async function newPage(width = 1280, height = 860): Promise<{ context: BrowserContext; page: Page }> {
     // The server's certificate comes from its own local CA, which this throwaway browser profile does not know.
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width, height } });
@@ -127,7 +146,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
     await page.getByLabel('User name').fill(username);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'Fleet' }).waitFor();
   }
 
   async function screenshot(page: Page, name: string): Promise<void> {
@@ -170,20 +189,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       });
 
       // Upload a signed artifact, with its progress, through the browser.
-      const image = join(dir, 'rootfs-2.0.img');
-      await writeFile(image, Buffer.alloc(512 * 1024, 7));
-      const artifact = join(dir, 'gateway-os-2.0.slw');
-      await createArtifact(artifact, {
-        name: 'gateway-os',
-        version: '2.0',
-        securityVersion: 1,
-        deviceTypes: [DEVICE_TYPE],
-        payloadType: 'rootfs',
-        payloads: [{ path: image, name: 'rootfs.img' }],
-        compression: 'none',
-        now: new Date(),
-        signers: [release],
-      });
+      const artifact = await signedArtifact('2.0', 512 * 1024);
       await page.goto(`${server.url}/#/artifacts`);
       await page.getByLabel('Upload a signed artifact (.slw)').setInputFiles(artifact);
       await page.getByRole('button', { name: 'Upload', exact: true }).click();
@@ -269,20 +275,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
 
   test('a rollout that waits for approval is paused, resumed and advanced from its page', async (t) => {
     if (missing) return t.skip(missing);
-    const image = join(dir, 'rootfs-2.1.img');
-    await writeFile(image, Buffer.alloc(256 * 1024, 9));
-    const file = join(dir, 'gateway-os-2.1.slw');
-    await createArtifact(file, {
-      name: 'gateway-os',
-      version: '2.1',
-      securityVersion: 1,
-      deviceTypes: [DEVICE_TYPE],
-      payloadType: 'rootfs',
-      payloads: [{ path: image, name: 'rootfs.img' }],
-      compression: 'none',
-      now: new Date(),
-      signers: [release],
-    });
+    const file = await signedArtifact('2.1', 256 * 1024);
     await admin.call('POST', `${API}/artifacts`, {
       body: await readFile(file),
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/octet-stream' },
@@ -321,6 +314,36 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
     }
   });
 
+  test('groups: a static one filled by serial, a dynamic one that follows its filter', async (t) => {
+    if (missing) return t.skip(missing);
+    const { context, page } = await newPage();
+    try {
+      await logIn(page, 'admin', ADMIN_PASSWORD);
+      await page.goto(`${server.url}/#/groups`);
+      await page.getByLabel('New group').fill('canary');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      const canary = page.getByRole('region', { name: 'canary' });
+      await canary.getByRole('button', { name: 'Show members' }).click();
+      await canary.getByLabel('Add device by serial').fill('GW-WEB-1');
+      await canary.getByRole('button', { name: 'Add', exact: true }).click();
+      await canary.getByRole('link', { name: 'serial=GW-WEB-1' }).waitFor();
+      await canary.getByText('static · 1 member').waitFor();
+
+      await page.getByLabel('New group').fill('web-fleet');
+      await page.getByRole('textbox', { name: /^Filter/ }).fill(`status=accepted, device_type=${DEVICE_TYPE}`);
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      const fleet = page.getByRole('region', { name: 'web-fleet' });
+      await fleet.getByText(`dynamic: status=accepted, device_type=${DEVICE_TYPE}`).waitFor();
+      await fleet.getByText('2 members').waitFor();
+      // Members of a dynamic group follow its filter: nobody adds or removes them by hand.
+      await fleet.getByRole('button', { name: 'Show members' }).click();
+      await fleet.getByRole('link', { name: 'serial=GW-WEB-2' }).waitFor();
+      assert.equal(await fleet.getByLabel('Add device by serial').count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a viewer is offered no control that changes anything, and the API refuses a crafted change', async (t) => {
     if (missing) return t.skip(missing);
     await call('POST', '/users', { username: 'vera', password: VIEWER_PASSWORD, role: 'viewer' });
@@ -345,7 +368,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       assert.equal(await page.getByRole('button', { name: 'Decommission' }).count(), 0);
 
       await page.goto(`${server.url}/#/deployments`);
-      await page.getByRole('heading', { name: 'Deployments', exact: true }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Deployments' }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'New deployment' }).count(), 0);
       await page.locator('ul.rollouts a').first().click();
       await page.getByRole('heading', { name: 'Phases', exact: true }).waitFor();
@@ -391,7 +414,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       await page.keyboard.press('Tab');
       await page.keyboard.type(ADMIN_PASSWORD);
       await page.keyboard.press('Enter');
-      await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Fleet' }).waitFor();
       // The first Tab reaches the skip link, which moves focus to the page's content.
       await page.keyboard.press('Tab');
       assert.equal(
@@ -404,7 +427,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       await page.keyboard.press('Tab');
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
-      await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
     } finally {
       await context.close();
     }
@@ -421,7 +444,7 @@ describe('the web UI in Chromium', { timeout: TIMEOUT_MS }, () => {
       await devices.waitFor({ state: 'visible' });
       await screenshot(page, 'narrow');
       await devices.click();
-      await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
     } finally {
       await context.close();
     }
