@@ -4,6 +4,7 @@
 // what U-Boot does: boot the active slot, count trial boots, fall back past bootlimit, and reboot
 // when the agent asks. It runs until Ctrl-C; run it again with the same --dir to power it on again.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createGateway, gatewayExists, gatewayFiles, gatewaySimulator } from './lib/simulated-gateway.mjs';
@@ -25,7 +26,7 @@ Every non-empty slot image boots. To see an update roll back, put an executable 
 DIR/sanity.d/ before you deploy: the agent runs it after the trial boot and goes back to the old slot.`;
 
 function fail(message) {
-  process.stderr.write(`SLW_USAGE_INVALID: ${message}\n`);
+  process.stderr.write(`SLW_USAGE_INVALID_OPTION: ${message}\n`);
   process.exit(2);
 }
 
@@ -65,6 +66,11 @@ const say = (text) => process.stdout.write(`${new Date().toISOString().slice(11,
 if (!gatewayExists(dir)) {
   for (const flag of ['server', 'ca', 'trust', 'device-type'])
     if (!args[flag]) fail(`--${flag} is required to make a new gateway in ${shown(dir)}`);
+  for (const flag of ['ca', 'trust'])
+    if (!existsSync(fromUser(args[flag]))) {
+      process.stderr.write(`SLW_IO_NOT_FOUND: --${flag} ${args[flag]} cannot be read\n`);
+      process.exit(1);
+    }
   const poll = args.poll === undefined ? 2 : Number(args.poll);
   if (!(poll >= 0.05 && poll <= 86400)) fail('--poll: seconds between 0.05 and 86400');
   let created;
@@ -79,13 +85,11 @@ if (!gatewayExists(dir)) {
       pollSeconds: poll,
     });
   } catch (err) {
-    process.stderr.write(
-      `SLW_GATEWAY_CREATE_FAILED: ${
-        String(err.stderr || err.message)
-          .trim()
-          .split('\n')[0]
-      }\n`,
-    );
+    // The CLI's own coded line (key generation), or what else failed as an internal error.
+    const first = String(err.stderr || err.message)
+      .trim()
+      .split('\n')[0];
+    process.stderr.write(`${/^SLW_[A-Z_]+: /.test(first) ? first : `SLW_INTERNAL_ERROR: ${first}`}\n`);
     process.exit(1);
   }
   say(`new gateway in ${shown(dir)}: slot a holds the factory image, slot b is empty`);
