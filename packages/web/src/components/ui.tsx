@@ -149,3 +149,31 @@ export function identityText(identity: Record<string, string>): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
 }
+
+/** A table that scrolls sideways on a narrow screen; `headers` are its column titles, `children` its rows. */
+export function Table({
+  headers,
+  class: className,
+  children,
+}: {
+  headers: readonly string[];
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="scroll">
+      <table class={className}>
+        <thead>
+          <tr>
+            {headers.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ConfirmButton, ErrorLine, Field, Loading, Section, When } from '../components/ui.js';
+import { ConfirmButton, ErrorLine, Field, Loading, Section, Table, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { Can, useSession } from '../session.js';
 import type { Token, User } from '../types.js';
@@ -39,57 +39,45 @@ function Users() {
       {!users.data ? (
         <Loading what="users" />
       ) : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">Since</th>
-                <th scope="col">Access</th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.map((u) => (
-                <tr key={u.id}>
-                  <td>{u.username}</td>
-                  <td>
-                    <label>
-                      <span class="sr-only">role of {u.username}</span>
-                      <select
-                        value={u.role}
-                        disabled={u.disabledAt !== null || u.username === me.name || action.busy}
-                        onChange={(e) =>
-                          void action.run(() => api('PUT', `/users/${u.username}/role`, { role: e.currentTarget.value })).then(users.reload)
-                        }
-                      >
-                        <RoleOptions />
-                      </select>
-                    </label>
-                  </td>
-                  <td>
-                    <When at={u.createdAt} />
-                  </td>
-                  <td>
-                    {u.disabledAt ? (
-                      <span class="badge muted">disabled</span>
-                    ) : u.username === me.name ? (
-                      <span class="muted">you</span>
-                    ) : (
-                      <ConfirmButton
-                        class="danger"
-                        confirm={`Disable ${u.username}? Every session of theirs ends at once.`}
-                        onConfirmed={() => void action.run(() => api('POST', `/users/${u.username}/disable`)).then(users.reload)}
-                      >
-                        Disable <span class="sr-only">{u.username}</span>
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['User', 'Role', 'Since', 'Access']}>
+          {users.data.map((u) => (
+            <tr key={u.id}>
+              <td>{u.username}</td>
+              <td>
+                <label>
+                  <span class="sr-only">role of {u.username}</span>
+                  <select
+                    value={u.role}
+                    disabled={u.disabledAt !== null || u.username === me.name || action.busy}
+                    onChange={(e) =>
+                      void action.run(() => api('PUT', `/users/${u.username}/role`, { role: e.currentTarget.value })).then(users.reload)
+                    }
+                  >
+                    <RoleOptions />
+                  </select>
+                </label>
+              </td>
+              <td>
+                <When at={u.createdAt} />
+              </td>
+              <td>
+                {u.disabledAt ? (
+                  <span class="badge muted">disabled</span>
+                ) : u.username === me.name ? (
+                  <span class="muted">you</span>
+                ) : (
+                  <ConfirmButton
+                    class="danger"
+                    confirm={`Disable ${u.username}? Every session of theirs ends at once.`}
+                    onConfirmed={() => void action.run(() => api('POST', `/users/${u.username}/disable`)).then(users.reload)}
+                  >
+                    Disable <span class="sr-only">{u.username}</span>
+                  </ConfirmButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <form
         class="inline"
@@ -156,44 +144,31 @@ function Tokens() {
       {!tokens.data ? (
         <Loading what="tokens" />
       ) : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Revoke</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>{t.role}</td>
-                  <td>{t.expiresAt ? t.expiresAt.slice(0, 10) : 'never'}</td>
-                  <td>
-                    <When at={t.lastUsedAt} />
-                  </td>
-                  <td>
-                    {t.revokedAt ? (
-                      <span class="badge muted">revoked</span>
-                    ) : (
-                      <ConfirmButton
-                        class="danger"
-                        confirm={`Revoke the token ${t.name}? Its next request is refused.`}
-                        onConfirmed={() => void action.run(() => api('DELETE', `/tokens/${t.id}`)).then(tokens.reload)}
-                      >
-                        Revoke <span class="sr-only">{t.name}</span>
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table headers={['Name', 'Role', 'Expires', 'Last used', 'Revoke']}>
+          {tokens.data.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td>{t.role}</td>
+              <td>{t.expiresAt ? t.expiresAt.slice(0, 10) : 'never'}</td>
+              <td>
+                <When at={t.lastUsedAt} />
+              </td>
+              <td>
+                {t.revokedAt ? (
+                  <span class="badge muted">revoked</span>
+                ) : (
+                  <ConfirmButton
+                    class="danger"
+                    confirm={`Revoke the token ${t.name}? Its next request is refused.`}
+                    onConfirmed={() => void action.run(() => api('DELETE', `/tokens/${t.id}`)).then(tokens.reload)}
+                  >
+                    Revoke <span class="sr-only">{t.name}</span>
+                  </ConfirmButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <form
         class="inline"

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, describeError, upload } from '../api.js';
-import { bytes, ConfirmButton, ErrorLine, Field, Loading, Section, When } from '../components/ui.js';
+import { bytes, ConfirmButton, ErrorLine, Field, Loading, Section, Table, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { Can, useCan } from '../session.js';
 import type { Artifact } from '../types.js';
@@ -20,52 +20,38 @@ export function Artifacts() {
         <Loading what="artifacts" />
       ) : (
         <Section title={`${list.data.length} artifact${list.data.length === 1 ? '' : 's'}`}>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Release</th>
-                  <th scope="col">Device types</th>
-                  <th scope="col">Signatures</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Uploaded</th>
-                  {canDelete ? <th scope="col">Delete</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.map((a) => (
-                  <tr key={a.id}>
-                    <td>
-                      <strong>{a.name}</strong> {a.version}
-                      <div class="muted small">
-                        {a.payloadType}, security version {a.securityVersion}
-                      </div>
-                    </td>
-                    <td>{a.deviceTypes.join(', ')}</td>
-                    <td>
-                      <Signatures artifact={a} />
-                    </td>
-                    <td>{bytes(a.size)}</td>
-                    <td>
-                      <When at={a.uploadedAt} /> <span class="muted small">by {a.uploadedBy}</span>
-                    </td>
-                    {canDelete ? (
-                      <td>
-                        <ConfirmButton
-                          class="danger"
-                          disabled={action.busy}
-                          confirm={`Delete ${a.name} ${a.version} from the server?`}
-                          onConfirmed={() => void action.run(() => api('DELETE', `/artifacts/${a.id}`)).then(list.reload)}
-                        >
-                          Delete <span class="sr-only">{`${a.name} ${a.version}`}</span>
-                        </ConfirmButton>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Release', 'Device types', 'Signatures', 'Size', 'Uploaded', ...(canDelete ? ['Delete'] : [])]}>
+            {list.data.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <strong>{a.name}</strong> {a.version}
+                  <div class="muted small">
+                    {a.payloadType}, security version {a.securityVersion}
+                  </div>
+                </td>
+                <td>{a.deviceTypes.join(', ')}</td>
+                <td>
+                  <Signatures artifact={a} />
+                </td>
+                <td>{bytes(a.size)}</td>
+                <td>
+                  <When at={a.uploadedAt} /> <span class="muted small">by {a.uploadedBy}</span>
+                </td>
+                {canDelete ? (
+                  <td>
+                    <ConfirmButton
+                      class="danger"
+                      disabled={action.busy}
+                      confirm={`Delete ${a.name} ${a.version} from the server?`}
+                      onConfirmed={() => void action.run(() => api('DELETE', `/artifacts/${a.id}`)).then(list.reload)}
+                    >
+                      Delete <span class="sr-only">{`${a.name} ${a.version}`}</span>
+                    </ConfirmButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
         </Section>
       )}
     </>

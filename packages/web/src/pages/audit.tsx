@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorLine, Field, Loading, Section } from '../components/ui.js';
+import { ErrorLine, Field, Loading, Section, Table } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useRoute } from '../router.js';
 import type { AuditEntry, AuditVerdict } from '../types.js';
@@ -90,42 +90,27 @@ export function Audit() {
         <Loading what="the audit log" />
       ) : (
         <Section title="Entries, newest first">
-          <div class="scroll">
-            <table class="audit">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {entries.map((e) => (
-                  <tr key={e.seq}>
-                    <td>{e.seq}</td>
-                    <td>
-                      <time dateTime={e.at}>{e.at.replace('T', ' ').slice(0, 19)}</time>
-                    </td>
-                    <td>
-                      {e.actorType}
-                      {e.actorId ? `:${e.actorId.slice(0, 12)}` : ''}
-                      {e.sourceIp ? <div class="muted small">{e.sourceIp}</div> : null}
-                    </td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td class="small">{e.target ?? ''}</td>
-                    <td>{e.outcome}</td>
-                    <td class="small">{e.details ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['#', 'When', 'Actor', 'Action', 'Target', 'Outcome', 'Details']} class="audit">
+            {entries.map((e) => (
+              <tr key={e.seq}>
+                <td>{e.seq}</td>
+                <td>
+                  <time dateTime={e.at}>{e.at.replace('T', ' ').slice(0, 19)}</time>
+                </td>
+                <td>
+                  {e.actorType}
+                  {e.actorId ? `:${e.actorId.slice(0, 12)}` : ''}
+                  {e.sourceIp ? <div class="muted small">{e.sourceIp}</div> : null}
+                </td>
+                <td>
+                  <code>{e.action}</code>
+                </td>
+                <td class="small">{e.target ?? ''}</td>
+                <td>{e.outcome}</td>
+                <td class="small">{e.details ?? ''}</td>
+              </tr>
+            ))}
+          </Table>
           {entries.length === 0 ? <p class="muted">No entry matches.</p> : null}
           {next !== null ? (
             <button

@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { RolloutItem } from '../components/rollout-item.js';
-import { Badge, ErrorLine, Loading, Section, TallyBar, When } from '../components/ui.js';
+import { Badge, ErrorLine, Loading, Section, Table, TallyBar, When } from '../components/ui.js';
 import { VersionChart } from '../components/version-chart.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../router.js';
@@ -121,35 +121,25 @@ function RecentFailures() {
       ) : failing.length === 0 ? (
         <p class="muted">No recent deployment has failed devices.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Deployment</th>
-              <th scope="col">Status</th>
-              <th scope="col">Failed</th>
-              <th scope="col">Updated</th>
+        <Table headers={['Deployment', 'Status', 'Failed', 'Updated']}>
+          {failing.map((d) => (
+            <tr key={d.id}>
+              <td>
+                <a href={href('deployments', d.id)}>
+                  {d.artifact.name} {d.artifact.version}
+                </a>
+              </td>
+              <td>
+                <Badge status={d.status} />
+                {d.statusReason ? <div class="muted small">{d.statusReason}</div> : null}
+              </td>
+              <td>{d.devices.failed}</td>
+              <td>
+                <When at={d.updatedAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {failing.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  <a href={href('deployments', d.id)}>
-                    {d.artifact.name} {d.artifact.version}
-                  </a>
-                </td>
-                <td>
-                  <Badge status={d.status} />
-                  {d.statusReason ? <div class="muted small">{d.statusReason}</div> : null}
-                </td>
-                <td>{d.devices.failed}</td>
-                <td>
-                  <When at={d.updatedAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </Section>
   );

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, ConfirmButton, ErrorLine, identityText, Loading, Pager, Section, TallyBar, When } from '../components/ui.js';
+import { Badge, ConfirmButton, ErrorLine, identityText, Loading, Pager, Section, Table, TallyBar, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { useCan } from '../session.js';
@@ -102,46 +102,32 @@ function Devices({ deployment }: { deployment: Deployment }) {
         <Loading what="devices" />
       ) : (
         <>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Device</th>
-                  <th scope="col">Phase</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Log</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.data.devices.map((r) => (
-                  <tr key={r.deviceId}>
-                    <td>
-                      <a href={href('devices', r.deviceId)}>{names.data?.get(r.deviceId) ?? r.deviceId.slice(0, 8)}</a>
-                    </td>
-                    <td>{r.phase}</td>
-                    <td>
-                      <Badge status={r.status} />
-                      {r.progress !== null && r.status === 'downloading' ? <span class="muted small"> {r.progress}%</span> : null}
-                      {r.message ? <div class="muted small">{r.message}</div> : null}
-                    </td>
-                    <td>{r.attempt}</td>
-                    <td>
-                      <When at={r.updatedAt} />
-                    </td>
-                    <td>
-                      {r.status === 'failure' || r.status === 'rolled-back' ? (
-                        <button type="button" onClick={() => setLog(log === r.deviceId ? null : r.deviceId)}>
-                          {log === r.deviceId ? 'Hide' : 'Show'} <span class="sr-only">log</span>
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['Device', 'Phase', 'Status', 'Attempt', 'Updated', 'Log']}>
+            {rows.data.devices.map((r) => (
+              <tr key={r.deviceId}>
+                <td>
+                  <a href={href('devices', r.deviceId)}>{names.data?.get(r.deviceId) ?? r.deviceId.slice(0, 8)}</a>
+                </td>
+                <td>{r.phase}</td>
+                <td>
+                  <Badge status={r.status} />
+                  {r.progress !== null && r.status === 'downloading' ? <span class="muted small"> {r.progress}%</span> : null}
+                  {r.message ? <div class="muted small">{r.message}</div> : null}
+                </td>
+                <td>{r.attempt}</td>
+                <td>
+                  <When at={r.updatedAt} />
+                </td>
+                <td>
+                  {r.status === 'failure' || r.status === 'rolled-back' ? (
+                    <button type="button" onClick={() => setLog(log === r.deviceId ? null : r.deviceId)}>
+                      {log === r.deviceId ? 'Hide' : 'Show'} <span class="sr-only">log</span>
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </Table>
           {log ? <DeviceLog deploymentId={deployment.id} deviceId={log} /> : null}
           <Pager page={page} perPage={PER_PAGE} total={rows.data.total} onPage={setPage} />
         </>

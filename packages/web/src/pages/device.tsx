@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, ConfirmButton, ErrorLine, identityText, Loading, Section, When } from '../components/ui.js';
+import { Badge, ConfirmButton, ErrorLine, identityText, Loading, Section, Table, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { useCan } from '../session.js';
@@ -74,32 +74,20 @@ export function DevicePage({ id }: { id: string }) {
         </Section>
         <DeploymentHistory id={id} />
         <Section title="Authentication history">
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.authHistory.map((e) => (
-                  <tr key={`${e.at}-${e.outcome}`}>
-                    <td>
-                      <When at={e.at} />
-                    </td>
-                    <td>
-                      <Badge status={e.outcome} />
-                    </td>
-                    <td>{e.sourceIp ?? ''}</td>
-                    <td>{e.reason ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table headers={['When', 'Outcome', 'From', 'Reason']}>
+            {d.authHistory.map((e) => (
+              <tr key={`${e.at}-${e.outcome}`}>
+                <td>
+                  <When at={e.at} />
+                </td>
+                <td>
+                  <Badge status={e.outcome} />
+                </td>
+                <td>{e.sourceIp ?? ''}</td>
+                <td>{e.reason ?? ''}</td>
+              </tr>
+            ))}
+          </Table>
         </Section>
       </div>
     </>
@@ -121,44 +109,33 @@ function DeploymentHistory({ id }: { id: string }) {
       ) : history.data.deployments.length === 0 ? (
         <p class="muted">Never in a deployment.</p>
       ) : (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Release</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Updated</th>
-                <th scope="col">Log</th>
+        <>
+          <Table headers={['Release', 'Status', 'Attempt', 'Updated', 'Log']}>
+            {history.data.deployments.map((d) => (
+              <tr key={d.deploymentId}>
+                <td>
+                  <a href={href('deployments', d.deploymentId)}>
+                    {d.artifact.name} {d.artifact.version}
+                  </a>
+                </td>
+                <td>
+                  <Badge status={d.status} />
+                  {d.message ? <div class="muted small">{d.message}</div> : null}
+                </td>
+                <td>{d.attempt}</td>
+                <td>
+                  <When at={d.updatedAt} />
+                </td>
+                <td>
+                  <button type="button" onClick={() => setShown(shown === d.deploymentId ? null : d.deploymentId)}>
+                    {shown === d.deploymentId ? 'Hide' : 'Show'} <span class="sr-only">log</span>
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {history.data.deployments.map((d) => (
-                <tr key={d.deploymentId}>
-                  <td>
-                    <a href={href('deployments', d.deploymentId)}>
-                      {d.artifact.name} {d.artifact.version}
-                    </a>
-                  </td>
-                  <td>
-                    <Badge status={d.status} />
-                    {d.message ? <div class="muted small">{d.message}</div> : null}
-                  </td>
-                  <td>{d.attempt}</td>
-                  <td>
-                    <When at={d.updatedAt} />
-                  </td>
-                  <td>
-                    <button type="button" onClick={() => setShown(shown === d.deploymentId ? null : d.deploymentId)}>
-                      {shown === d.deploymentId ? 'Hide' : 'Show'} <span class="sr-only">log</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {shown ? <DeviceLog deploymentId={shown} deviceId={id} /> : null}
-        </div>
+        </>
       )}
     </Section>
   );

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, ErrorLine, Field, identityText, Loading, Pager, Section, When } from '../components/ui.js';
+import { Badge, ErrorLine, Field, identityText, Loading, Pager, Section, Table, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, navigate } from '../router.js';
 import { useCan } from '../session.js';
@@ -89,49 +89,36 @@ export function DeviceTable({ devices, onChanged }: { devices: DeviceSummary[]; 
   return (
     <>
       <ErrorLine error={action.error} />
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Identity</th>
-              <th scope="col">Status</th>
-              <th scope="col">Type</th>
-              <th scope="col">Last seen</th>
-              {canAdmit ? <th scope="col">Admission</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {devices.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  <a href={href('devices', d.id)}>{identityText(d.identity)}</a>
-                </td>
-                <td>
-                  <Badge status={d.status} />
-                </td>
-                <td>{d.deviceType ?? <span class="muted">unknown</span>}</td>
-                <td>
-                  <When at={d.lastAuthAt} />
-                </td>
-                {canAdmit ? (
-                  <td class="actions">
-                    {d.status === 'pending' || d.status === 'rejected' ? (
-                      <button type="button" disabled={action.busy} onClick={() => decide(d.id, 'accept')}>
-                        Accept <span class="sr-only">{identityText(d.identity)}</span>
-                      </button>
-                    ) : null}
-                    {d.status === 'pending' ? (
-                      <button type="button" disabled={action.busy} onClick={() => decide(d.id, 'reject')}>
-                        Reject <span class="sr-only">{identityText(d.identity)}</span>
-                      </button>
-                    ) : null}
-                  </td>
+      <Table headers={['Identity', 'Status', 'Type', 'Last seen', ...(canAdmit ? ['Admission'] : [])]}>
+        {devices.map((d) => (
+          <tr key={d.id}>
+            <td>
+              <a href={href('devices', d.id)}>{identityText(d.identity)}</a>
+            </td>
+            <td>
+              <Badge status={d.status} />
+            </td>
+            <td>{d.deviceType ?? <span class="muted">unknown</span>}</td>
+            <td>
+              <When at={d.lastAuthAt} />
+            </td>
+            {canAdmit ? (
+              <td class="actions">
+                {d.status === 'pending' || d.status === 'rejected' ? (
+                  <button type="button" disabled={action.busy} onClick={() => decide(d.id, 'accept')}>
+                    Accept <span class="sr-only">{identityText(d.identity)}</span>
+                  </button>
                 ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                {d.status === 'pending' ? (
+                  <button type="button" disabled={action.busy} onClick={() => decide(d.id, 'reject')}>
+                    Reject <span class="sr-only">{identityText(d.identity)}</span>
+                  </button>
+                ) : null}
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </Table>
     </>
   );
 }
