@@ -40,16 +40,11 @@ export interface DeviceDetails extends DeviceSummary {
   authHistory: { at: string; sourceIp: string | null; keyId: string | null; outcome: string; reason: string | null }[];
 }
 
-export interface DeviceDeployment {
+/** A device's row in one deployment, seen from the device: named by the deployment instead. */
+export interface DeviceDeployment extends Omit<DeploymentDevice, 'deviceId'> {
   deploymentId: string;
   artifact: { name: string; version: string };
   deploymentStatus: string;
-  phase: number;
-  status: string;
-  attempt: number;
-  progress: number | null;
-  message: string | null;
-  updatedAt: string;
 }
 
 export interface Phase {

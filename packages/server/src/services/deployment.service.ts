@@ -46,18 +46,11 @@ export interface DeploymentDeviceView {
   readonly finishedAt: string | null;
 }
 
-/** One deployment in a device's history. */
-export interface DeviceHistoryEntry {
+/** One deployment in a device's history: the device's row in it, named by the deployment instead. */
+export interface DeviceHistoryEntry extends Omit<DeploymentDeviceView, 'deviceId'> {
   readonly deploymentId: string;
   readonly artifact: { readonly name: string; readonly version: string };
   readonly deploymentStatus: DeploymentStatus;
-  readonly phase: number;
-  readonly status: DeviceDeploymentStatus;
-  readonly attempt: number;
-  readonly progress: number | null;
-  readonly message: string | null;
-  readonly updatedAt: string;
-  readonly finishedAt: string | null;
 }
 
 export const MAX_ATTEMPTS_LIMIT = 10;

@@ -177,3 +177,26 @@ export function Table({
     </div>
   );
 }
+
+/** A status filter: `statuses` with '' meaning any. */
+export function StatusFilter({
+  statuses,
+  value,
+  onChange,
+}: {
+  statuses: readonly string[];
+  value: string;
+  onChange: (status: string) => void;
+}) {
+  return (
+    <Field label="Status">
+      <select name="status" value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {statuses.map((s) => (
+          <option key={s} value={s}>
+            {s || 'any'}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { RolloutItem } from '../components/rollout-item.js';
-import { ErrorLine, Field, Loading, Pager, Section, TallyBar, When } from '../components/ui.js';
+import { ErrorLine, Field, Loading, Pager, Section, StatusFilter, TallyBar, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, navigate } from '../router.js';
 import { Can } from '../session.js';
@@ -34,15 +34,7 @@ export function Deployments({ query }: { query: URLSearchParams }) {
         )}
       </Can>
       <form class="filters" aria-label="filter deployments">
-        <Field label="Status">
-          <select name="status" value={status} onChange={(e) => go(e.currentTarget.value, 1)}>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s || 'any'}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <StatusFilter statuses={STATUSES} value={status} onChange={(s) => go(s, 1)} />
       </form>
       <ErrorLine error={list.error} />
       {!list.data ? (

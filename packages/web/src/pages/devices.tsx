@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, ErrorLine, Field, identityText, Loading, Pager, Section, Table, When } from '../components/ui.js';
+import { Badge, ErrorLine, Field, identityText, Loading, Pager, Section, StatusFilter, Table, When } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 import { href, navigate } from '../router.js';
 import { useCan } from '../session.js';
@@ -53,15 +53,7 @@ export function Devices({ query }: { query: URLSearchParams }) {
           navigate(listUrl(status, draft, 1));
         }}
       >
-        <Field label="Status">
-          <select name="status" value={status} onChange={(e) => navigate(listUrl(e.currentTarget.value, search, 1))}>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s || 'any'}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <StatusFilter statuses={STATUSES} value={status} onChange={(s) => navigate(listUrl(s, search, 1))} />
         <Field label="Search" hint="a serial, or attribute=value (identity or inventory)">
           <input name="search" type="search" value={draft} onInput={(e) => setDraft(e.currentTarget.value)} />
         </Field>
